@@ -1,0 +1,1 @@
+"""CTI server: AMI client, call/agent state, screen-pop server and bus."""

@@ -1,0 +1,271 @@
+"""AMI wire protocol, sans-IO: bytes in, typed messages out; actions in, bytes out.
+
+Nothing here touches a socket, a clock or a logger. Framing happens on raw bytes (a message
+ends at the first blank line); UTF-8 is decoded once per whole message, never per read, so a
+caller name split across TCP reads survives (panoramisk decodes each read with errors
+ignored and loses it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+Header: TypeAlias = tuple[str, str]
+
+GREETING_PREFIX: Final = b"Asterisk Call Manager/"
+DEFAULT_MAX_MESSAGE_BYTES: Final = 1 << 20
+_END_COMMAND: Final = "--END COMMAND--"
+# A message ends at an empty line. Asterisk writes CRLF; a bare LF is accepted too because
+# the server-side parser also reads hand-typed or LF-only clients.
+_MESSAGE_END: Final = re.compile(rb"\r?\n\r?\n")
+_FORBIDDEN_IN_ACTION: Final = re.compile(r"[\r\n\x00]")
+
+
+class ProtocolError(Exception):
+    """Base of the two protocol errors."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer broke the protocol (garbage, an over-long message, bad UTF-8 framing)."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We were asked to send something invalid (CR, LF or NUL in a key or value)."""
+
+
+def _find(headers: tuple[Header, ...], key: str) -> str | None:
+    lowered = key.lower()
+    for k, v in headers:
+        if k.lower() == lowered:
+            return v
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Headers:
+    """Raw header list in wire order, with case-insensitive lookups (AMI keys are)."""
+
+    headers: tuple[Header, ...]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of `key`, or `default` when absent. Never a silent ''."""
+        value = _find(self.headers, key)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> str:
+        value = _find(self.headers, key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and _find(self.headers, key) is not None
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of a repeated key (`ChanVariable`, `Variable`), in wire order."""
+        lowered = key.lower()
+        return [v for k, v in self.headers if k.lower() == lowered]
+
+    @property
+    def action_id(self) -> str | None:
+        """The ActionID this message answers or belongs to, if any."""
+        return _find(self.headers, "ActionID")
+
+
+@dataclass(frozen=True, slots=True)
+class Greeting:
+    """The first line Asterisk sends: `Asterisk Call Manager/11.0.0`."""
+
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Response(_Headers):
+    """A `Response:` message: Success, Error (reason in `message`), Follows or Goodbye."""
+
+    status: str = ""
+    message: str | None = None
+    output: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True for Success/Follows/Goodbye, False for Error (and anything unknown)."""
+        return self.status in ("Success", "Follows", "Goodbye")
+
+    @property
+    def starts_list(self) -> bool:
+        """True when a list of events follows (`EventList: start`)."""
+        return (self.get("EventList") or "").lower() == "start"
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_Headers):
+    """An `Event:` message; `name` is the event type (`AgentCalled`, `Hangup`...)."""
+
+    name: str = ""
+
+    @property
+    def completes_list(self) -> bool:
+        """True for the `...Complete` event that closes a list action."""
+        return (self.get("EventList") or "").lower() == "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Action(_Headers):
+    """An `Action:` message as a server (our test peer, the simulator) reads it."""
+
+    name: str = ""
+
+
+Message: TypeAlias = Greeting | Response | Event | Action
+
+
+def _split_headers(text: str) -> tuple[tuple[Header, ...], tuple[str, ...]]:
+    headers: list[Header] = []
+    output: list[str] = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        key, sep, value = line.partition(":")
+        if sep and key and " " not in key:
+            headers.append((key, value[1:] if value.startswith(" ") else value))
+        elif line:
+            output.append(line)
+    return tuple(headers), tuple(output)
+
+
+def parse_message(raw: bytes) -> Response | Event | Action:
+    """Turn one framed message (without its blank line) into a typed message.
+
+    Raises RemoteProtocolError when the bytes are not UTF-8 or the message is none of
+    Response, Event or Action.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RemoteProtocolError(f"message is not UTF-8: {exc}") from None
+    headers, output = _split_headers(text)
+    if not headers:
+        raise RemoteProtocolError(f"message without headers: {text[:80]!r}")
+    key, value = headers[0]
+    kind = key.lower()
+    if kind == "event":
+        return Event(headers=headers, name=value)
+    if kind == "response":
+        lines = tuple(line for line in output if line != _END_COMMAND)
+        return Response(
+            headers=headers, status=value, message=_find(headers, "Message"), output=lines
+        )
+    if kind == "action":
+        return Action(headers=headers, name=value)
+    raise RemoteProtocolError(f"message starts with unknown key {key!r}")
+
+
+@dataclass(slots=True)
+class AMIParser:
+    """Incremental AMI parser: `feed(bytes)` then iterate `messages()`.
+
+    `expect_greeting` is True on the client side (Asterisk's first line has no blank line
+    after it) and False on the server side, where the peer reads actions.
+    Feeding the same bytes whole, byte by byte or in random chunks gives the same messages.
+    """
+
+    expect_greeting: bool = True
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    _buffer: bytearray = field(default_factory=bytearray)
+    _scan_from: int = 0
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes read from the peer. Raises RemoteProtocolError over the cap."""
+        self._buffer += data
+        if len(self._buffer) > self.max_message_bytes:
+            self._check_cap()
+
+    def _check_cap(self) -> None:
+        buf = self._buffer
+        last_end = max(buf.rfind(b"\n\r\n"), buf.rfind(b"\n\n"))
+        if len(buf) - (last_end + 1) > self.max_message_bytes:
+            raise RemoteProtocolError(f"no message end within {self.max_message_bytes} bytes")
+
+    def next_message(self) -> Message | None:
+        """The next complete message, or None until more bytes are fed."""
+        buf = self._buffer
+        if self.expect_greeting:
+            end = buf.find(b"\n")
+            if end < 0:
+                return None
+            line = bytes(buf[:end]).rstrip(b"\r")
+            del buf[: end + 1]
+            self.expect_greeting = False
+            if not line.startswith(GREETING_PREFIX):
+                raise RemoteProtocolError(f"not an AMI greeting: {line[:80]!r}")
+            return Greeting(version=line[len(GREETING_PREFIX):].decode("ascii", "replace"))
+        while True:
+            match = _MESSAGE_END.search(buf, max(0, self._scan_from - 3))
+            if match is None:
+                self._scan_from = len(buf)
+                if len(buf) > self.max_message_bytes:
+                    self._check_cap()
+                return None
+            start = match.start()
+            raw = bytes(buf[:start])
+            if raw.startswith(b"Response: Follows") and _END_COMMAND.encode() not in raw:
+                # Old-style command output may hold blank lines; it ends at --END COMMAND--.
+                self._scan_from = match.end()
+                return None
+            del buf[: match.end()]
+            self._scan_from = 0
+            if raw.strip():
+                return parse_message(raw)
+
+    def messages(self) -> Iterator[Message]:
+        """Every complete message buffered so far."""
+        while (message := self.next_message()) is not None:
+            yield message
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for a message end."""
+        return len(self._buffer)
+
+
+def _check(text: str, what: str) -> str:
+    if _FORBIDDEN_IN_ACTION.search(text):
+        raise LocalProtocolError(f"{what} contains CR, LF or NUL: {text!r}")
+    return text
+
+
+def encode_headers(headers: Iterable[Header]) -> bytes:
+    """Encode headers as one AMI message (CRLF lines, blank-line end).
+
+    Raises LocalProtocolError if a key or value holds CR, LF or NUL, or a key is empty or
+    holds a colon: that is how AMI command injection happens.
+    """
+    lines = []
+    for key, value in headers:
+        _check(key, "header key")
+        if not key or ":" in key:
+            raise LocalProtocolError(f"invalid header key: {key!r}")
+        lines.append(f"{key}: {_check(str(value), f'value of {key}')}\r\n")
+    return ("".join(lines) + "\r\n").encode("utf-8")
+
+
+def encode_action(
+    name: str,
+    fields: Mapping[str, str] | Iterable[Header] = (),
+    action_id: str | None = None,
+) -> bytes:
+    """Encode an action; repeated keys (several `Variable`) are given as a list of pairs."""
+    items: Iterable[Header] = fields.items() if isinstance(fields, Mapping) else fields
+    headers: list[Header] = [("Action", name)]
+    if action_id is not None:
+        headers.append(("ActionID", action_id))
+    headers.extend((k, v) for k, v in items if k.lower() not in ("action", "actionid"))
+    return encode_headers(headers)
+
+
+def encode_greeting(version: str = "11.0.0") -> bytes:
+    """The server's first line, for the test peer and the simulator."""
+    return GREETING_PREFIX + version.encode("ascii") + b"\r\n"

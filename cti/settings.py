@@ -1,0 +1,104 @@
+"""The one typed settings object, read once at start and passed down.
+
+Sources, highest priority first: keyword arguments, environment (`CTI_` prefix, nested
+delimiter `__`, e.g. `CTI_AMI__HOST`), the TOML file given with `--config`, defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class AMISettings(BaseModel):
+    """Where the Asterisk Manager Interface is and how to log in."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "cti"
+    secret: str = "ctisecret"
+    ping_interval_s: float = Field(default=5.0, gt=0)
+    ping_timeout_s: float = Field(default=3.0, gt=0)
+    backoff_min_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    action_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class HTTPSettings(BaseModel):
+    """The agent/admin web server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class LocatorSettings(BaseModel):
+    """Caller-ID normalisation: the home region and area code."""
+
+    region: str = "CN"
+    home_area_code: str = Field(default="0535", pattern=r"^0\d{2,3}$")
+
+
+class Settings(BaseSettings):
+    """Everything the CTI server needs to start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CTI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    ami: AMISettings = AMISettings()
+    http: HTTPSettings = HTTPSettings()
+    locator: LocatorSettings = LocatorSettings()
+    database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"
+    redis_url: str | None = None
+    node_id: str = "cti-1"
+
+    _toml_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls._toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """The settings are invalid; the message names each bad field."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment and an optional TOML file.
+
+    Raises SettingsError naming every invalid field (e.g. `ami.port`), so a start with
+    bad settings stops with a message a person can act on.
+    """
+    if config_file is not None and not config_file.is_file():
+        raise SettingsError(f"config file not found: {config_file}")
+    Settings._toml_file = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(settings)"
+            lines.append(f"{field}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    finally:
+        Settings._toml_file = None

@@ -1,0 +1,1 @@
+"""FastAGI language menu (to come)."""

@@ -1,0 +1,1 @@
+"""Resident registry and caller-ID matching."""

@@ -1,0 +1,1 @@
+"""Queue model and administration (to come)."""

@@ -1,0 +1,1 @@
+"""Agents, seats and shift groups."""
