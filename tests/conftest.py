@@ -1,0 +1,26 @@
+"""Fixtures shared by every tier: where the real Asterisk recordings and the registry live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+TRACES = SHARED / "asterisk-traces"
+REGISTRY_SAMPLE = SHARED / "registry" / "sample-residents.csv"
+
+
+@pytest.fixture(scope="session")
+def traces_dir() -> Path:
+    """The directory of real Asterisk 22 recordings (`*.ami`, `*.agi`)."""
+    if not TRACES.is_dir():
+        pytest.fail(f"recordings not found at {TRACES}")
+    return TRACES
+
+
+@pytest.fixture(scope="session")
+def registry_sample() -> Path:
+    """The archive's sample CSV (real column layout)."""
+    return REGISTRY_SAMPLE
