@@ -1,0 +1,90 @@
+"""What every bus promises: per-agent sequence numbers, bounded history, bounded subscribers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, Final, Protocol, runtime_checkable
+
+Message = dict[str, Any]
+
+# The supervisors' channel (queue and member state). Agent ids never start with "_".
+BROADCAST: Final = "_broadcast"
+DEFAULT_HISTORY: Final = 500
+DEFAULT_SUBSCRIBER_QUEUE: Final = 1000
+
+
+class BusError(Exception):
+    """Base of the bus errors."""
+
+
+class SlowSubscriber(BusError):
+    """A subscriber fell more than its queue behind and was cut off.
+
+    The reader should drop its client; the client reconnects with its last `seq` and
+    gets the rest from `since` (or learns that history was truncated).
+    """
+
+    def __init__(self, agent_id: str, limit: int) -> None:
+        super().__init__(f"subscriber of {agent_id!r} fell {limit} messages behind")
+        self.agent_id = agent_id
+        self.limit = limit
+
+
+class History(list[Message]):
+    """Messages after a given `seq`, oldest first.
+
+    `truncated` is True when messages the caller asked for are no longer held (the bounded
+    history moved past them): the client must then be sent a full state instead of a
+    replay. `oldest_seq` is the oldest seq still held (None when nothing is held).
+    """
+
+    truncated: bool
+    oldest_seq: int | None
+
+    def __init__(
+        self,
+        messages: Iterable[Message] = (),
+        *,
+        truncated: bool = False,
+        oldest_seq: int | None = None,
+    ) -> None:
+        super().__init__(messages)
+        self.truncated = truncated
+        self.oldest_seq = oldest_seq
+
+
+@runtime_checkable
+class Bus(Protocol):
+    """Delivers messages to one agent's consoles (or to the broadcast channel).
+
+    `publish` assigns the next `seq` of that agent (1, 2, 3...), stores it in the message
+    under "seq" and returns it. `since(agent_id, seq)` gives what came after `seq`
+    (bounded; see `History.truncated`). `subscribe(agent_id, after=None)` yields messages
+    as they are published; with `after` it first yields what was missed since that seq,
+    with no gap and no duplicate. A subscriber that does not keep up gets `SlowSubscriber`
+    instead of stalling publishers.
+    """
+
+    async def publish(self, agent_id: str, message: Message) -> int: ...
+
+    async def since(self, agent_id: str, seq: int) -> History: ...
+
+    def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]: ...
+
+    async def broadcast(self, message: Message) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def history_after(held: Iterable[Message], seq: int, last_seq: int) -> History:
+    """Select the held messages (ascending seq) that follow `seq`, noting truncation."""
+    items = list(held)
+    oldest = items[0]["seq"] if items else None
+    after = [m for m in items if m["seq"] > seq]
+    if seq >= last_seq:
+        truncated = False
+    elif oldest is None:
+        truncated = True
+    else:
+        truncated = seq + 1 < oldest
+    return History(after, truncated=truncated, oldest_seq=oldest)

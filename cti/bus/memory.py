@@ -1,0 +1,105 @@
+"""The in-process bus: one CTI node, history in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from cti.bus.base import (
+    BROADCAST,
+    DEFAULT_HISTORY,
+    DEFAULT_SUBSCRIBER_QUEUE,
+    History,
+    Message,
+    SlowSubscriber,
+    history_after,
+)
+
+
+@dataclass(slots=True)
+class _Subscriber:
+    queue: asyncio.Queue[Message]
+    overflowed: bool = False
+
+
+@dataclass(slots=True)
+class _Channel:
+    history: deque[Message]
+    last_seq: int = 0
+    subscribers: list[_Subscriber] = field(default_factory=list)
+
+
+class InProcessBus:
+    """Bus for a single node. Publishing never waits on a subscriber."""
+
+    def __init__(
+        self,
+        history: int = DEFAULT_HISTORY,
+        subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
+    ) -> None:
+        self._history = history
+        self._subscriber_queue = subscriber_queue
+        self._channels: dict[str, _Channel] = {}
+
+    def _channel(self, agent_id: str) -> _Channel:
+        channel = self._channels.get(agent_id)
+        if channel is None:
+            channel = self._channels[agent_id] = _Channel(deque(maxlen=self._history))
+        return channel
+
+    async def publish(self, agent_id: str, message: Message) -> int:
+        """Give the message the agent's next seq, keep it in history, hand it to readers."""
+        return self.publish_nowait(agent_id, message)
+
+    def publish_nowait(self, agent_id: str, message: Message) -> int:
+        """`publish` for synchronous callers (same effect, no await)."""
+        channel = self._channel(agent_id)
+        channel.last_seq += 1
+        message["seq"] = channel.last_seq
+        channel.history.append(message)
+        for sub in channel.subscribers:
+            if sub.overflowed:
+                continue
+            try:
+                sub.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                # The reader is cut off (it finds out at its next read); publishers go on.
+                sub.overflowed = True
+        return channel.last_seq
+
+    async def broadcast(self, message: Message) -> int:
+        """Publish on the supervisors' channel."""
+        return self.publish_nowait(BROADCAST, message)
+
+    async def since(self, agent_id: str, seq: int) -> History:
+        """What the agent was sent after `seq` (bounded history)."""
+        channel = self._channel(agent_id)
+        return history_after(channel.history, seq, channel.last_seq)
+
+    async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
+        """Yield the agent's messages as they come; raise SlowSubscriber when cut off."""
+        channel = self._channel(agent_id)
+        sub = _Subscriber(asyncio.Queue(self._subscriber_queue))
+        channel.subscribers.append(sub)
+        try:
+            last = 0
+            if after is not None:
+                missed = history_after(channel.history, after, channel.last_seq)
+                for message in missed:
+                    last = message["seq"]
+                    yield message
+                last = max(last, after)
+            while True:
+                message = await sub.queue.get()
+                if sub.overflowed:
+                    raise SlowSubscriber(agent_id, self._subscriber_queue)
+                if message["seq"] > last:
+                    last = message["seq"]
+                    yield message
+        finally:
+            channel.subscribers.remove(sub)
+
+    async def close(self) -> None:
+        """Nothing to release in process."""

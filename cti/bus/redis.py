@@ -1,0 +1,200 @@
+"""The Redis bus: a stream per agent (history, resume across CTI nodes) plus one pub/sub
+channel per bus that carries each message live to every node.
+
+`publish` runs one Lua script: INCR the agent's seq, XADD the message to the agent's stream
+with the seq as its id (trimmed to MAXLEN), PUBLISH it. Atomic, so seq order, stream order
+and live order agree whichever node publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from cti.bus.base import (
+    BROADCAST,
+    DEFAULT_HISTORY,
+    DEFAULT_SUBSCRIBER_QUEUE,
+    History,
+    Message,
+    SlowSubscriber,
+    history_after,
+)
+
+log = logging.getLogger(__name__)
+
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], seq .. '-0', 'm', ARGV[1])
+redis.call('PUBLISH', KEYS[3], ARGV[3] .. '\\n' .. seq .. '\\n' .. ARGV[1])
+return seq
+"""
+
+
+@dataclass(slots=True)
+class _Subscriber:
+    queue: asyncio.Queue[Message]
+    overflowed: bool = False
+
+
+@dataclass(slots=True)
+class _Local:
+    subscribers: dict[str, list[_Subscriber]] = field(default_factory=dict)
+
+
+class RedisBus:
+    """Bus shared by CTI nodes through Redis (`redis.asyncio`)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str = "cti:",
+        history: int = DEFAULT_HISTORY,
+        subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
+    ) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._history = history
+        self._subscriber_queue = subscriber_queue
+        self._live_channel = f"{prefix}live"
+        self._script = client.register_script(_PUBLISH)
+        self._local = _Local()
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "cti:", **kwargs: Any) -> RedisBus:
+        """A bus on a new connection pool for `url` (`redis://127.0.0.1:6379/0`)."""
+        return cls(aioredis.Redis.from_url(url), prefix=prefix, **kwargs)
+
+    def _stream(self, agent_id: str) -> str:
+        return f"{self._prefix}stream:{agent_id}"
+
+    def _seq_key(self, agent_id: str) -> str:
+        return f"{self._prefix}seq:{agent_id}"
+
+    async def publish(self, agent_id: str, message: Message) -> int:
+        """Give the message the agent's next seq (cluster-wide), store it, send it live."""
+        payload = json.dumps({k: v for k, v in message.items() if k != "seq"}, ensure_ascii=False)
+        seq = int(
+            await self._script(
+                keys=[self._stream(agent_id), self._seq_key(agent_id), self._live_channel],
+                args=[payload, self._history, agent_id],
+            )
+        )
+        message["seq"] = seq
+        return seq
+
+    async def broadcast(self, message: Message) -> int:
+        """Publish on the supervisors' channel."""
+        return await self.publish(BROADCAST, message)
+
+    async def since(self, agent_id: str, seq: int) -> History:
+        """What the agent was sent after `seq`, from its stream (bounded by MAXLEN)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._seq_key(agent_id))
+            pipe.xrange(self._stream(agent_id), "-", "+", count=1)
+            pipe.xrange(self._stream(agent_id), f"({max(seq, 0)}-0", "+")
+            last_raw, first, entries = await pipe.execute()
+        last_seq = int(last_raw or 0)
+        held = [_decode(entry_id, fields) for entry_id, fields in first]
+        after = [_decode(entry_id, fields) for entry_id, fields in entries]
+        history = history_after(held, seq, last_seq)
+        return History(after, truncated=history.truncated, oldest_seq=history.oldest_seq)
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listening.clear()
+            self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
+        await self._listening.wait()
+
+    async def _listen(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._live_channel)
+            self._listening.set()
+            while True:
+                item = await pubsub.get_message(timeout=None)
+                if item is None:
+                    continue
+                data = item["data"]
+                text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+                agent_id, seq_text, payload = text.split("\n", 2)
+                self._deliver(agent_id, int(seq_text), payload)
+        finally:
+            self._listening.clear()
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _deliver(self, agent_id: str, seq: int, payload: str) -> None:
+        subs = self._local.subscribers.get(agent_id)
+        if not subs:
+            return
+        message: Message = json.loads(payload)
+        message["seq"] = seq
+        for sub in subs:
+            if sub.overflowed:
+                continue
+            try:
+                sub.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+
+    async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
+        """Yield the agent's messages as published by any node; SlowSubscriber when cut off.
+
+        A gap in the live feed (a pub/sub reconnect) is filled from the stream.
+        """
+        await self._ensure_listener()
+        sub = _Subscriber(asyncio.Queue(self._subscriber_queue))
+        self._local.subscribers.setdefault(agent_id, []).append(sub)
+        try:
+            last = after
+            if after is not None:
+                for message in await self.since(agent_id, after):
+                    last = message["seq"]
+                    yield message
+            while True:
+                message = await sub.queue.get()
+                if sub.overflowed:
+                    raise SlowSubscriber(agent_id, self._subscriber_queue)
+                seq = message["seq"]
+                if last is not None and seq > last + 1:
+                    for missed in await self.since(agent_id, last):
+                        if missed["seq"] >= seq:
+                            break
+                        last = missed["seq"]
+                        yield missed
+                if last is None or seq > last:
+                    last = seq
+                    yield message
+        finally:
+            subs = self._local.subscribers.get(agent_id, [])
+            subs.remove(sub)
+            if not subs:
+                self._local.subscribers.pop(agent_id, None)
+
+    async def close(self) -> None:
+        """Stop the live listener and release the connection pool."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        await self._redis.aclose()
+
+
+def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> Message:
+    ident = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    raw = fields.get(b"m", fields.get("m"))
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    message: Message = json.loads(text)
+    message["seq"] = int(ident.split("-", 1)[0])
+    return message
