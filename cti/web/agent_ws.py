@@ -1,0 +1,118 @@
+"""`GET /ws/agent?token=…&last_seq=N`: one agent's messages, replayed then live.
+
+The bus's `subscribe(agent, after=last_seq)` yields what the agent missed and then live
+messages with no gap and no duplicate; this module only moves them into the socket's bounded
+queue and cuts the socket when it falls behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import WSMsgType, web
+
+from cti.bus import Bus, Message, SlowSubscriber
+from cti.web.errors import BadRequest
+from cti.web.keys import BUS, HUB, LIMITS, METRICS
+from cti.web.requests import session_of
+from cti.web.sockets import AgentSocket
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+def _last_seq(request: web.Request) -> int | None:
+    raw = request.query.get("last_seq")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadRequest("`last_seq` must be a non-negative integer", field="last_seq")
+    return int(raw)
+
+
+@routes.get("/ws/agent")
+async def agent_ws(request: web.Request) -> web.StreamResponse:
+    """Stream the agent's messages; see docs/protocol.md for the message shapes."""
+    session = session_of(request)  # before the upgrade: a bad token is a JSON 401
+    last_seq = _last_seq(request)
+    app = request.app
+    limits = app[LIMITS]
+    bus = app[BUS]
+    notice = await _truncation_notice(bus, session.agent, last_seq)
+    ws = web.WebSocketResponse(heartbeat=limits.heartbeat_s, max_msg_size=4096)
+    await ws.prepare(request)
+    socket = AgentSocket(
+        ws,
+        request,
+        session.agent,
+        app[METRICS],
+        max_queue=limits.max_queue,
+        send_timeout_s=limits.send_timeout_s,
+    )
+    log.info(
+        "agent socket open: agent=%s seat=%s last_seq=%s", session.agent, session.seat, last_seq
+    )
+    with app[HUB].attached(socket):
+        if notice is not None:
+            socket.offer(notice)
+            last_seq = int(notice["seq"])
+        feed = bus.subscribe(session.agent, after=last_seq)
+        pump = asyncio.create_task(_forward(feed, socket), name=f"ws-feed-{session.agent}")
+        sender = asyncio.create_task(socket.run_sender(), name=f"ws-send-{session.agent}")
+        try:
+            await _read_until_closed(ws)
+        finally:
+            for task in (pump, sender):
+                task.cancel()
+            for task in (pump, sender):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
+    return ws
+
+
+async def _truncation_notice(bus: Bus, agent: str, last_seq: int | None) -> Message | None:
+    """A `resynced` message when the bus no longer holds everything the client missed.
+
+    It carries the seq just before the oldest one held (a seq the client never saw and
+    never will), so it sorts before the replay: the page clears what it shows, then applies
+    the replayed messages. None when nothing was lost.
+    """
+    if last_seq is None:
+        return None
+    history = await bus.since(agent, last_seq)
+    if not history.truncated:
+        return None
+    oldest = history.oldest_seq
+    seq = oldest - 1 if oldest is not None else last_seq + 1
+    log.warning("replay truncated: agent=%s last_seq=%s oldest=%s", agent, last_seq, oldest)
+    return {"seq": seq, "type": "resynced", "reason": "history_truncated"}
+
+
+async def _forward(feed: AsyncIterator[Message], socket: AgentSocket) -> None:
+    """Move the bus feed into the socket's queue; any hold-up drops the socket."""
+    try:
+        async for message in feed:
+            if not socket.offer(message):
+                return
+        socket.drop("feed_ended")  # the bus is closing: the page reconnects and replays
+    except SlowSubscriber:
+        socket.drop("bus_slow_subscriber")
+    except Exception:
+        log.exception("agent feed failed: agent=%s", socket.agent)
+        socket.drop("bus_error")
+    finally:
+        aclose = getattr(feed, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
+async def _read_until_closed(ws: web.WebSocketResponse) -> None:
+    """The client has nothing to tell us yet; read so close and ping frames are handled."""
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            return

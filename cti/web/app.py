@@ -1,0 +1,82 @@
+"""The web app factory: routes, middleware, state on typed keys, owned background work."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cti.bus import Bus
+from cti.settings import Settings
+from cti.web import agent_ws, login, ops, pages, wrapup
+from cti.web.errors import error_middleware
+from cti.web.keys import (
+    ACCOUNTS,
+    BUS,
+    HUB,
+    LIMITS,
+    METRICS,
+    SEATS,
+    SESSIONS,
+    SETTINGS,
+    WRAPUPS,
+    SocketLimits,
+)
+from cti.web.metrics import WebMetrics
+from cti.web.ports import WrapupSink
+from cti.web.sessions import SessionStore
+from cti.web.sockets import CLOSE_GOING_AWAY, SocketHub
+from seats import AgentAccounts, SeatDirectory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WebServices:
+    """The collaborators the web side talks to, when the caller builds them (tests, demo)."""
+
+    accounts: AgentAccounts
+    bus: Bus
+    wrapups: WrapupSink
+    seats: SeatDirectory
+
+
+def create_app(
+    settings: Settings,
+    services: WebServices | None = None,
+    *,
+    limits: SocketLimits | None = None,
+) -> web.Application:
+    """The agent web app.
+
+    With `services` the app uses them as given (their owner starts and stops them). Without,
+    the app builds and owns the real ones in its cleanup context (database, bus, AMI client,
+    state machine, locator) — see `cti.web.wiring`.
+    """
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    metrics = WebMetrics()
+    app[SETTINGS] = settings
+    app[LIMITS] = limits or SocketLimits()
+    app[METRICS] = metrics
+    app[SESSIONS] = SessionStore()
+    app[HUB] = SocketHub(metrics)
+    if services is not None:
+        app[ACCOUNTS] = services.accounts
+        app[BUS] = services.bus
+        app[WRAPUPS] = services.wrapups
+        app[SEATS] = services.seats
+    else:
+        from cti.web.wiring import run_services  # imports the whole server: only when serving
+
+        app.cleanup_ctx.append(run_services)
+    app.on_shutdown.append(_close_sockets)
+    for table in (login.routes, agent_ws.routes, wrapup.routes, ops.routes, pages.routes):
+        app.add_routes(table)
+    pages.add_static(app)
+    return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # Tell every page to reconnect (with its last seq) rather than hold the shutdown open.
+    await app[HUB].close_all(CLOSE_GOING_AWAY, "server stopping")

@@ -1,0 +1,97 @@
+"""Typed HTTP errors with a stable error id, turned into JSON in one middleware."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error a client may act on: an HTTP status and a stable `error` id."""
+
+    status: ClassVar[int] = 500
+    error_id: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: `{"error": id, "message": text, "details": {...}}`."""
+        return {"error": self.error_id, "message": self.message, "details": self.details}
+
+
+class BadRequest(APIError):
+    """The request body or a parameter is malformed."""
+
+    status = 400
+    error_id = "bad_request"
+
+
+class InvalidCredentials(APIError):
+    """Unknown agent or wrong password (deliberately not told apart)."""
+
+    status = 401
+    error_id = "invalid_credentials"
+
+
+class InvalidToken(APIError):
+    """The session token is missing, unknown, expired or was ended by a newer login."""
+
+    status = 401
+    error_id = "invalid_token"
+
+
+class UnknownCall(APIError):
+    """The call does not exist or was not this agent's."""
+
+    status = 404
+    error_id = "unknown_call"
+
+
+class WrapupRejected(APIError):
+    """The state service refused the wrap-up (e.g. the call is not completed yet)."""
+
+    status = 409
+    error_id = "wrapup_rejected"
+
+
+class ServiceUnavailable(APIError):
+    """A collaborator the request needs is not running."""
+
+    status = 503
+    error_id = "service_unavailable"
+
+
+def _http_error_id(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        status, f"http_{status}"
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON with a stable id; nothing unexpected leaks a traceback."""
+    try:
+        return await handler(request)
+    except APIError as exc:
+        return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = {"error": _http_error_id(exc.status), "message": exc.reason, "details": {}}
+        return web.json_response(body, status=exc.status, headers=_kept_headers(exc))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response(APIError("internal error").body(), status=500)
+
+
+def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else {}

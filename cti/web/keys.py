@@ -1,0 +1,35 @@
+"""Typed application keys: the web app's state, never string keys or globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cti.bus import Bus
+from cti.settings import Settings
+from cti.web.metrics import WebMetrics
+from cti.web.ports import WrapupSink
+from cti.web.sessions import SessionStore
+from cti.web.sockets import SocketHub
+from seats import AgentAccounts, SeatDirectory
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """How much one agent socket may fall behind before it is dropped."""
+
+    max_queue: int = 256
+    send_timeout_s: float = 10.0
+    heartbeat_s: float = 15.0
+
+
+SETTINGS = web.AppKey("settings", Settings)
+LIMITS = web.AppKey("socket_limits", SocketLimits)
+ACCOUNTS = web.AppKey[AgentAccounts]("accounts")
+BUS = web.AppKey[Bus]("bus")
+WRAPUPS = web.AppKey[WrapupSink]("wrapups")
+SEATS = web.AppKey("seats", SeatDirectory)
+SESSIONS = web.AppKey("sessions", SessionStore)
+HUB = web.AppKey("socket_hub", SocketHub)
+METRICS = web.AppKey("metrics", WebMetrics)

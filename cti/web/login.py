@@ -1,0 +1,71 @@
+"""`POST /api/login` and `POST /api/logout`: an agent takes or leaves a seat."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from cti.web.errors import BadRequest, InvalidCredentials
+from cti.web.keys import ACCOUNTS, BUS, HUB, METRICS, SEATS, SESSIONS
+from cti.web.requests import json_object, session_of, text_field
+from cti.web.sockets import CLOSE_SESSION_ENDED
+from seats import seat_of_interface
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/login")
+async def login(request: web.Request) -> web.Response:
+    """Check the password, put the agent at the seat, hand back a session token.
+
+    The answer's `last_seq` is where the agent's stream stands now: the page connects with
+    it, so a pop published between login and connect is not missed and old ones are not
+    replayed.
+    """
+    app = request.app
+    body = await json_object(request)
+    agent_id = text_field(body, "agent", max_len=64)
+    password = text_field(body, "password", max_len=256)
+    seat = text_field(body, "seat", max_len=64).lower()
+    if seat_of_interface(seat) != seat:
+        raise BadRequest("`seat` must name a seat such as seat07", field="seat")
+
+    profile = await app[ACCOUNTS].authenticate(agent_id, password)
+    if profile is None:
+        app[METRICS].logins.labels("rejected").inc()
+        log.info("login rejected: agent=%s seat=%s", agent_id, seat)
+        raise InvalidCredentials("unknown agent or wrong password")
+
+    change = app[SEATS].login(profile.id, seat)
+    session = app[SESSIONS].issue(profile.id, seat)
+    # Older pages of this agent (another tab, another seat) and of whoever sat here stop.
+    await app[HUB].close_agent(profile.id, CLOSE_SESSION_ENDED, "logged in elsewhere")
+    if change.displaced_agent is not None:
+        await app[HUB].close_agent(change.displaced_agent, CLOSE_SESSION_ENDED, "seat taken")
+    history = await app[BUS].since(profile.id, 0)
+    last_seq = int(history[-1]["seq"]) if history else 0
+    app[METRICS].logins.labels("ok").inc()
+    log.info("login: agent=%s seat=%s displaced=%s", profile.id, seat, change.displaced_agent)
+    return web.json_response(
+        {
+            "token": session.token,
+            "agent": {"id": profile.id, "name": profile.name, "languages": profile.languages},
+            "seat": seat,
+            "last_seq": last_seq,
+        }
+    )
+
+
+@routes.post("/api/logout")
+async def logout(request: web.Request) -> web.Response:
+    """End the session and free the seat; the agent's sockets close."""
+    session = session_of(request)
+    app = request.app
+    app[SESSIONS].end(session.token)
+    if app[SEATS].agent_at(session.seat) == session.agent:
+        app[SEATS].logout(session.agent)
+    await app[HUB].close_agent(session.agent, CLOSE_SESSION_ENDED, "logged out")
+    log.info("logout: agent=%s seat=%s", session.agent, session.seat)
+    return web.json_response({"ok": True})

@@ -1,0 +1,50 @@
+"""Reading a request: the JSON body, string fields, the session token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from cti.web.errors import BadRequest, InvalidToken
+from cti.web.keys import SESSIONS
+from cti.web.sessions import AgentSession
+
+MAX_BODY = 16 * 1024
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object; BadRequest when it is not one (or is too large)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise BadRequest("body too large", limit=MAX_BODY)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadRequest("body too large", limit=MAX_BODY)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, max_len: int, required: bool = True) -> str:
+    """A string field, stripped; BadRequest naming the field when missing or wrong."""
+    value = body.get(name, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadRequest(f"`{name}` must be a non-empty string", field=name)
+    if len(value) > max_len:
+        raise BadRequest(f"`{name}` is longer than {max_len}", field=name)
+    return value.strip()
+
+
+def session_of(request: web.Request) -> AgentSession:
+    """The caller's session from `Authorization: Bearer …` or `?token=`; else InvalidToken."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token")
+    session = request.app[SESSIONS].resolve(token)
+    if session is None:
+        raise InvalidToken("log in again")
+    return session

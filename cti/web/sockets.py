@@ -1,0 +1,126 @@
+"""One agent WebSocket: a bounded send queue, and the hub of open sockets per agent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from aiohttp import web
+
+from cti.web.metrics import WebMetrics
+
+log = logging.getLogger(__name__)
+
+# Close codes the agent page understands (docs/protocol.md).
+CLOSE_SESSION_ENDED = 4001  # a newer login took the seat or the agent: do not reconnect
+CLOSE_GOING_AWAY = 1001  # the server is stopping: reconnect with last_seq
+
+
+class AgentSocket:
+    """Writes one agent's messages to one WebSocket without letting a slow reader stall us.
+
+    `offer` never waits: it queues the frame, and when `max_queue` frames are already waiting
+    (the browser stopped reading, or its network did) the socket is dropped; the client
+    reconnects with its last `seq` and gets what it missed from the bus.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        agent: str,
+        metrics: WebMetrics,
+        *,
+        max_queue: int,
+        send_timeout_s: float,
+    ) -> None:
+        self.agent = agent
+        self.ws = ws
+        self._transport = request.transport
+        self._metrics = metrics
+        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(max_queue)
+        self._send_timeout_s = send_timeout_s
+        self.dropped: str | None = None
+
+    def offer(self, message: Mapping[str, Any]) -> bool:
+        """Queue `message` for sending; False (and the socket dropped) when the queue is full."""
+        if self.dropped is not None:
+            return False
+        frame = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        try:
+            self._queue.put_nowait((str(message.get("type", "")), frame))
+        except asyncio.QueueFull:
+            self.drop("queue_full")
+            return False
+        return True
+
+    async def run_sender(self) -> None:
+        """Write queued frames in order until the socket closes or is dropped."""
+        while self.dropped is None:
+            kind, frame = await self._queue.get()
+            try:
+                await asyncio.wait_for(self.ws.send_str(frame), self._send_timeout_s)
+            except TimeoutError:
+                self.drop("send_timeout")
+                return
+            except (ConnectionError, RuntimeError):
+                return  # closed under us; the reader side sees it too
+            self._metrics.messages_sent.labels(kind).inc()
+
+    def drop(self, reason: str) -> None:
+        """Cut the connection at once (no close handshake: the peer is not reading)."""
+        if self.dropped is not None:
+            return
+        self.dropped = reason
+        self._metrics.dropped_sockets.labels(reason).inc()
+        log.warning("dropping agent socket: agent=%s reason=%s", self.agent, reason)
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close politely, but never wait long on a peer that does not answer."""
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 2.0)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self.drop("close_timeout")
+
+
+class SocketHub:
+    """Every open agent socket of this node, by agent."""
+
+    def __init__(self, metrics: WebMetrics) -> None:
+        self._by_agent: dict[str, set[AgentSocket]] = {}
+        self._metrics = metrics
+
+    @contextmanager
+    def attached(self, socket: AgentSocket) -> Iterator[AgentSocket]:
+        """Keep `socket` registered for the duration of the block."""
+        self._by_agent.setdefault(socket.agent, set()).add(socket)
+        self._metrics.sockets.inc()
+        try:
+            yield socket
+        finally:
+            self._metrics.sockets.dec()
+            sockets = self._by_agent.get(socket.agent)
+            if sockets is not None:
+                sockets.discard(socket)
+                if not sockets:
+                    del self._by_agent[socket.agent]
+
+    def count(self) -> int:
+        """How many sockets are open."""
+        return sum(len(s) for s in self._by_agent.values())
+
+    async def close_agent(self, agent: str, code: int, reason: str) -> None:
+        """Close every socket of `agent` (a newer login ended their session)."""
+        for socket in list(self._by_agent.get(agent, ())):
+            await socket.close(code, reason)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every socket (graceful shutdown: clients reconnect elsewhere or later)."""
+        sockets = [s for group in self._by_agent.values() for s in group]
+        await asyncio.gather(*(s.close(code, reason) for s in sockets))

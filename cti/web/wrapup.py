@@ -1,0 +1,39 @@
+"""`POST /api/calls/{call_id}/wrapup`: the short form an agent fills after a call."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from cti.web.errors import BadRequest, UnknownCall, WrapupRejected
+from cti.web.keys import METRICS, WRAPUPS
+from cti.web.requests import json_object, session_of, text_field
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+# What the agent can pick; the call log stores the id, the page shows the words.
+OUTCOMES = ("resolved", "handed_over", "callback", "emergency", "other")
+MAX_NOTE = 2000
+
+
+@routes.post("/api/calls/{call_id}/wrapup")
+async def save_wrapup(request: web.Request) -> web.Response:
+    """Save outcome + note for one of the agent's completed calls through the state service."""
+    session = session_of(request)
+    call_id = request.match_info["call_id"]
+    body = await json_object(request)
+    outcome = text_field(body, "outcome", max_len=32)
+    if outcome not in OUTCOMES:
+        raise BadRequest(f"`outcome` must be one of {', '.join(OUTCOMES)}", field="outcome")
+    note = text_field(body, "note", max_len=MAX_NOTE, required=False)
+    try:
+        await request.app[WRAPUPS].save_wrapup(call_id, session.agent, outcome, note)
+    except LookupError:
+        raise UnknownCall("no such call for this agent", call_id=call_id) from None
+    except ValueError as exc:
+        raise WrapupRejected(str(exc), call_id=call_id) from None
+    request.app[METRICS].wrapups.labels(outcome).inc()
+    log.info("wrap-up saved: call=%s agent=%s outcome=%s", call_id, session.agent, outcome)
+    return web.json_response({"ok": True, "call_id": call_id, "outcome": outcome})
