@@ -1,0 +1,1 @@
+"""The one Alembic environment of the CTI server (see `cti.db`)."""

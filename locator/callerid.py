@@ -1,0 +1,171 @@
+"""Caller-ID normalisation: whatever Asterisk or a spreadsheet gives, one E.164 form.
+
+The same person must be found whether the trunk reports `05356683318`, `6683318` (a local
+7-8 digit number: the home area code is implied), `+865356683318`, `00865356683318`,
+`865356683318`, `0535-668 3318` or `（0535）6683318`. Garbage (`<unknown>`, `Anonymous`,
+`restricted`, letters, absurd lengths) gives an "unknown" `CallerId`, never an exception.
+Pure functions: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import phonenumbers
+
+from cti.settings import LocatorSettings
+
+CallerKind = Literal["unknown", "domestic", "foreign"]
+
+# Placeholders Asterisk and SIP trunks put where a number would be.
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "<unknown>",
+        "unknown",
+        "anonymous",
+        "restricted",
+        "private",
+        "unavailable",
+        "withheld",
+        "invalid",
+        "asterisk",
+    }
+)
+_SEPARATORS = re.compile(r"[\s\-./()\[\]]+")
+_MAX_DIGITS = 17  # E.164 is at most 15; allow "00" + 15
+_MIN_DIGITS = 5
+_ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "SG", "ZA", "PH", "IN"})
+_CHINESE_REGIONS = frozenset({"CN", "HK", "MO", "TW"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallerId:
+    """A caller ID as understood: `normalized` is E.164 (`+865356683318`) or None.
+
+    `kind` is "unknown" (no usable number), "domestic" (+86) or "foreign"; `region` the
+    ISO country ("CN", "KR", "US") and `suggested_language` "zh"/"en"/"ko" for the IVR's
+    default, None when unknown.
+    """
+
+    raw: str
+    normalized: str | None
+    kind: CallerKind
+    region: str | None
+    suggested_language: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the raw caller ID included: mask it before logging)."""
+        return {
+            "raw": self.raw,
+            "normalized": self.normalized,
+            "kind": self.kind,
+            "region": self.region,
+            "suggested_language": self.suggested_language,
+        }
+
+
+def unknown_caller(raw: str) -> CallerId:
+    """The "unknown caller" result for `raw`."""
+    return CallerId(raw, None, "unknown", None, None)
+
+
+def language_for_region(region: str | None) -> str | None:
+    """The hotline queue language a caller from `region` most likely wants."""
+    if region is None:
+        return None
+    if region in _CHINESE_REGIONS:
+        return "zh"
+    if region == "KR":
+        return "ko"
+    # English is the centre's only other language: the best default for any other country.
+    return "en"
+
+
+def normalize_caller_id(raw: str | None, settings: LocatorSettings) -> CallerId:
+    """Understand `raw` as a phone number of the home region; never raises.
+
+    Full-width digits and brackets are folded (NFKC), separators dropped, `00`/`+` and a
+    bare `86` country prefix understood, and a 7-8 digit local number gets the home area
+    code. Numbers that phonenumbers considers impossible are "unknown".
+    """
+    if raw is None:
+        return unknown_caller("")
+    text = str(raw)
+    return _normalize(text, settings.region, settings.home_area_code)
+
+
+@lru_cache(maxsize=65536)
+def _normalize(raw: str, region: str, area_code: str) -> CallerId:
+    e164 = to_e164(raw, region, area_code)
+    if e164 is None:
+        return unknown_caller(raw)
+    country_code = phonenumbers.parse(e164, None).country_code or 0
+    code = phonenumbers.region_code_for_country_code(country_code)
+    country = None if code in (None, "ZZ", "001") else code
+    home_cc = phonenumbers.country_code_for_region(region)
+    kind: CallerKind = "domestic" if country_code == home_cc else "foreign"
+    return CallerId(raw, e164, kind, country, language_for_region(country))
+
+
+def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None:
+    """The E.164 form of `raw`, or None when it is not a possible phone number."""
+    text = unicodedata.normalize("NFKC", raw).strip().strip("\"'")
+    if len(text) > 64 or text.lower() in _PLACEHOLDERS:
+        return None
+    if text.lower().startswith(("sip:", "tel:")):
+        text = text[4:].split("@", 1)[0].split(";", 1)[0]
+    text = _SEPARATORS.sub("", text)
+    # Trunks append or prepend `*`/`#` (feature codes, end-of-dial); inside a number they
+    # make it garbage.
+    text = text.strip("*#")
+    plus = text.startswith("+")
+    digits = text[1:] if plus else text
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
+        return None
+    home_cc = phonenumbers.country_code_for_region(region)
+    if not plus:
+        if digits.startswith("00"):
+            plus, digits = True, digits[2:]
+        elif home_cc == 86 and digits.startswith("86") and len(digits) in (12, 13):
+            # "865356683318" / "8613805356789": the country code without "+"; no Chinese
+            # national number is 12-13 digits long, so this cannot be a local number.
+            plus = True
+        elif len(digits) in (7, 8) and digits[0] not in "01":
+            digits = area_code + digits
+    try:
+        number = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    if number.country_code == 86 and not phonenumbers.is_valid_number(number):
+        # At home we know the numbering plan well enough to reject what cannot exist.
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def mask_number(number: str) -> str:
+    """`number` with its middle digits replaced by `*`, for logs (`+86138****6789`).
+
+    Keeps at most the first three and last four digits and never more than a third of
+    them at each end, so short numbers are mostly masked too.
+    """
+    total = sum(ch.isdigit() for ch in number)
+    head = min(3, total // 3)
+    tail = min(4, total // 3)
+    out: list[str] = []
+    seen = 0
+    for ch in number:
+        if ch.isdigit():
+            out.append(ch if seen < head or seen >= total - tail else "*")
+            seen += 1
+        else:
+            out.append(ch)
+    return "".join(out)
