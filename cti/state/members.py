@@ -1,0 +1,115 @@
+"""Queue membership: which seat is in which queue, paused or not, and its device status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cti.ami.protocol import Event
+from cti.state.text import member_seat
+
+# Asterisk device states as QueueMemberStatus reports them.
+DEVICE_STATUS: Final = {
+    0: "unknown",
+    1: "not_in_use",
+    2: "in_use",
+    3: "busy",
+    4: "invalid",
+    5: "unavailable",
+    6: "ringing",
+    7: "ringinuse",
+    8: "onhold",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One seat's membership of one queue."""
+
+    queue: str
+    seat: str
+    interface: str
+    status: int
+    paused: bool
+    paused_reason: str
+
+    @property
+    def status_text(self) -> str:
+        """The device status as a word (`ringing`, `in_use`...)."""
+        return DEVICE_STATUS.get(self.status, "unknown")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The member as it appears in `state` and broadcast messages."""
+        return {
+            "queue": self.queue,
+            "seat": self.seat,
+            "status": self.status_text,
+            "paused": self.paused,
+            "paused_reason": self.paused_reason or None,
+        }
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def member_from_event(event: Event) -> Member | None:
+    """A Member from QueueMemberAdded/Status/Pause/Removed or a QueueStatus `QueueMember`.
+
+    The live events say `Interface`/`MemberName`; QueueStatus says `Location`/`Name`.
+    None when the event names no queue or no seat.
+    """
+    queue = event.get("Queue")
+    interface = event.get("Interface") or event.get("Location") or ""
+    seat = member_seat(interface, event.get("MemberName") or event.get("Name"))
+    if not queue or seat is None:
+        return None
+    return Member(
+        queue=queue,
+        seat=seat,
+        interface=interface,
+        status=_int(event.get("Status")),
+        paused=event.get("Paused") == "1",
+        paused_reason=event.get("PausedReason") or "",
+    )
+
+
+class Membership:
+    """Members by (queue, seat)."""
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[str, str], Member] = {}
+
+    def put(self, member: Member) -> Member | None:
+        """Add or update a member; returns the previous one."""
+        key = (member.queue, member.seat)
+        previous = self._members.get(key)
+        self._members[key] = member
+        return previous
+
+    def remove(self, queue: str, seat: str) -> Member | None:
+        """Remove a member; returns it (None when it was not there)."""
+        return self._members.pop((queue, seat), None)
+
+    def of_seat(self, seat: str) -> list[Member]:
+        """The seat's memberships, by queue name."""
+        return sorted((m for m in self._members.values() if m.seat == seat), key=lambda m: m.queue)
+
+    def seats(self) -> set[str]:
+        """Every seat that is a member of some queue."""
+        return {m.seat for m in self._members.values()}
+
+    def all(self) -> list[Member]:
+        """Every member, by queue then seat."""
+        return sorted(self._members.values(), key=lambda m: (m.queue, m.seat))
+
+    def replace(self, members: list[Member]) -> None:
+        """Forget everything and hold exactly these members (after a resync)."""
+        self._members = {(m.queue, m.seat): m for m in members}
+
+    def signature(self, seat: str) -> tuple[tuple[str, bool, str], ...]:
+        """What an agent's `state` message shows: queues and pauses (not device status)."""
+        return tuple((m.queue, m.paused, m.paused_reason) for m in self.of_seat(seat))

@@ -1,0 +1,404 @@
+"""The call/agent state machine, sans-IO: `handle(event, now)` -> what to send and log.
+
+Calls are keyed by the Uniqueid of the caller's channel in the queue (the `Channel` of
+QueueCallerJoin/AgentCalled); each ring of an agent by the agent leg's `DestUniqueid`. The
+ringing agent is the one logged in at the member's seat when `AgentCalled` arrives; retracts,
+`answered` and `completed` go to that same agent even if the seat changes hands meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.ami.protocol import Event
+from cti.state.members import Member, Membership, member_from_event
+from cti.state.outgoing import (
+    CallFinished,
+    CallRecord,
+    Outcome,
+    Outgoing,
+    PopDue,
+    ToAgent,
+    ToBroadcast,
+)
+from cti.state.ports import SeatDirectory
+from cti.state.text import display_text, member_seat, queue_language
+
+
+@dataclass(slots=True)
+class Ring:
+    """One agent's phone ringing for one call."""
+
+    leg: str
+    seat: str
+    agent_id: str | None
+    started_at: float
+
+
+@dataclass(slots=True)
+class Call:
+    """A caller in (or just out of) a queue."""
+
+    call_id: str
+    queue: str
+    caller_number: str | None
+    caller_name: str | None
+    joined_at: float
+    rings: dict[str, Ring] = field(default_factory=dict)
+    rung_agents: list[str] = field(default_factory=list)
+    answered_by: Ring | None = None
+    connected_at: float | None = None
+    hold_s: float | None = None
+    in_queue: bool = True
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _iso(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+
+
+class CallTracker:
+    """Calls, rings and queue members, rebuilt from AMI events. No I/O, no clock."""
+
+    def __init__(self, seats: SeatDirectory) -> None:
+        self._seats = seats
+        self._calls: dict[str, Call] = {}
+        self._legs: dict[str, str] = {}  # agent leg Uniqueid -> call_id
+        self.members = Membership()
+        self._handlers: dict[str, Callable[[Event, float], list[Outgoing]]] = {
+            "QueueCallerJoin": self._on_join,
+            "AgentCalled": self._on_agent_called,
+            "AgentRingNoAnswer": self._on_ring_no_answer,
+            "DialEnd": self._on_dial_end,
+            "AgentConnect": self._on_connect,
+            "AgentComplete": self._on_complete,
+            "QueueCallerAbandon": self._on_abandon,
+            "QueueCallerLeave": self._on_leave,
+            "Hangup": self._on_hangup,
+            "QueueMemberAdded": self._on_member,
+            "QueueMemberStatus": self._on_member,
+            "QueueMemberPause": self._on_member,
+            "QueueMemberRemoved": self._on_member_removed,
+        }
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """Open calls by call_id (read only by convention)."""
+        return self._calls
+
+    def handle(self, event: Event, now: float) -> list[Outgoing]:
+        """Apply one AMI event at time `now` (epoch seconds); return what must happen."""
+        handler = self._handlers.get(event.name)
+        return handler(event, now) if handler is not None else []
+
+    # --- calls -------------------------------------------------------------------------
+
+    def _call_from(self, event: Event, now: float, joined_at: float | None = None) -> Call:
+        call_id = event["Uniqueid"]
+        call = self._calls.get(call_id)
+        if call is None:
+            call = Call(
+                call_id=call_id,
+                queue=event.get("Queue") or "",
+                caller_number=display_text(event.get("CallerIDNum")),
+                caller_name=display_text(event.get("CallerIDName")),
+                joined_at=now if joined_at is None else joined_at,
+            )
+            self._calls[call_id] = call
+        return call
+
+    def _waiting(self, queue: str) -> ToBroadcast:
+        waiting = sum(1 for c in self._calls.values() if c.queue == queue and c.in_queue)
+        return ToBroadcast({"type": "queue", "queue": queue, "waiting": waiting})
+
+    def _on_join(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._call_from(event, now)
+        call.queue = event.get("Queue") or call.queue
+        call.in_queue = True
+        return [self._waiting(call.queue)]
+
+    def _on_agent_called(self, event: Event, now: float) -> list[Outgoing]:
+        if "Uniqueid" not in event or "DestUniqueid" not in event:
+            return []
+        call = self._call_from(event, now)
+        seat = member_seat(event.get("Interface"), event.get("MemberName"))
+        if seat is None:
+            return []
+        agent_id = self._seats.agent_at(seat)
+        leg = event["DestUniqueid"]
+        call.rings[leg] = Ring(leg=leg, seat=seat, agent_id=agent_id, started_at=now)
+        self._legs[leg] = call.call_id
+        if agent_id is None:
+            return []
+        if agent_id not in call.rung_agents:
+            call.rung_agents.append(agent_id)
+        return [
+            PopDue(
+                agent_id=agent_id,
+                seat=seat,
+                call_id=call.call_id,
+                queue=call.queue,
+                caller_number=call.caller_number,
+                caller_name=call.caller_name,
+                waited_s=round(max(0.0, now - call.joined_at), 3),
+            )
+        ]
+
+    def _end_ring(self, call: Call, leg: str, reason: str) -> list[Outgoing]:
+        ring = call.rings.pop(leg, None)
+        self._legs.pop(leg, None)
+        if ring is None or ring.agent_id is None:
+            return []
+        message = {"type": "retract", "call_id": call.call_id, "reason": reason}
+        return [ToAgent(ring.agent_id, message)]
+
+    def _end_rings(self, call: Call, reason: str) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for leg in list(call.rings):
+            out += self._end_ring(call, leg, reason)
+        return out
+
+    def _on_ring_no_answer(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None:
+            return []
+        return self._end_ring(call, event.get("DestUniqueid") or "", "no_answer")
+
+    def _on_dial_end(self, event: Event, now: float) -> list[Outgoing]:
+        # The queue cancels a ringing leg without AgentRingNoAnswer when the caller
+        # abandons (09) or another member answers: that agent's pop must go.
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None or event.get("DialStatus") == "ANSWER":
+            return []
+        return self._end_ring(call, event.get("DestUniqueid") or "", "cancelled")
+
+    def _on_connect(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None:
+            return []
+        leg = event.get("DestUniqueid") or ""
+        ring = call.rings.pop(leg, None)
+        if ring is None:
+            seat = member_seat(event.get("Interface"), event.get("MemberName")) or ""
+            ring = Ring(leg, seat, self._seats.agent_at(seat) if seat else None, now)
+        self._legs[leg] = call.call_id
+        call.answered_by = ring
+        call.connected_at = now
+        call.in_queue = False
+        call.hold_s = _seconds(event.get("HoldTime"))
+        out = self._end_rings(call, "answered_elsewhere")
+        if ring.agent_id is not None:
+            message = {
+                "type": "answered",
+                "call_id": call.call_id,
+                "queue": call.queue,
+                "waited_s": call.hold_s,
+                "ring_s": _seconds(event.get("RingTime")),
+            }
+            out.append(ToAgent(ring.agent_id, message))
+        return out
+
+    def _on_complete(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None:
+            return []
+        talk_s = _seconds(event.get("TalkTime"))
+        out = self._on_connect(event, now) if call.answered_by is None else []
+        ring = call.answered_by
+        if ring is not None and ring.agent_id is not None:
+            message = {
+                "type": "completed",
+                "call_id": call.call_id,
+                "talk_s": talk_s,
+                "hung_up_by": event.get("Reason"),
+            }
+            out.append(ToAgent(ring.agent_id, message))
+        hold_s = _seconds(event.get("HoldTime"))
+        return out + self._finish(call, now, "answered", waited_s=hold_s, talked_s=talk_s)
+
+    def _on_abandon(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None:
+            return []
+        call.in_queue = False
+        out = self._end_rings(call, "abandoned")
+        waited = _seconds(event.get("HoldTime"))
+        out += self._finish(call, now, "abandoned", waited_s=waited)
+        return [*out, self._waiting(call.queue)]
+
+    def _on_leave(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None:
+            return []
+        call.in_queue = False
+        return [self._waiting(call.queue)]
+
+    def _on_hangup(self, event: Event, now: float) -> list[Outgoing]:
+        uniqueid = event.get("Uniqueid") or ""
+        call = self._calls.get(uniqueid)
+        if call is not None:
+            out = self._end_rings(call, "caller_hung_up")
+            if call.answered_by is not None:
+                talked = now - call.connected_at if call.connected_at is not None else None
+                return out + self._finish(call, now, "answered", talked_s=talked)
+            return out + self._finish(call, now, "no_answer")
+        owner = self._calls.get(self._legs.get(uniqueid, ""))
+        if owner is not None and uniqueid in owner.rings:
+            return self._end_ring(owner, uniqueid, "cancelled")
+        return []
+
+    def _finish(
+        self,
+        call: Call,
+        now: float,
+        outcome: Outcome,
+        *,
+        waited_s: float | None = None,
+        talked_s: float | None = None,
+        closed_on_resync: bool = False,
+    ) -> list[Outgoing]:
+        if self._calls.pop(call.call_id, None) is None:
+            return []
+        for leg in [leg for leg, cid in self._legs.items() if cid == call.call_id]:
+            del self._legs[leg]
+        if waited_s is None:
+            waited_s = call.hold_s
+        if waited_s is None:
+            end_wait = call.connected_at if call.connected_at is not None else now
+            waited_s = max(0.0, end_wait - call.joined_at)
+        ring = call.answered_by
+        record = CallRecord(
+            call_id=call.call_id,
+            queue=call.queue,
+            language=queue_language(call.queue),
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            agent_id=ring.agent_id if ring else None,
+            seat=ring.seat if ring else None,
+            joined_at=call.joined_at,
+            ended_at=now,
+            waited_s=round(waited_s, 3),
+            talked_s=None if talked_s is None else round(talked_s, 3),
+            outcome=outcome,
+            rung_agents=tuple(call.rung_agents),
+            closed_on_resync=closed_on_resync,
+        )
+        return [CallFinished(record)]
+
+    # --- members -----------------------------------------------------------------------
+
+    def _agent_state(self, seat: str) -> list[Outgoing]:
+        agent_id = self._seats.agent_at(seat)
+        if agent_id is None:
+            return []
+        return [ToAgent(agent_id, self.state_message(seat))]
+
+    def state_message(self, seat: str) -> dict[str, Any]:
+        """The `state` message for the agent at `seat`: their queues and pauses."""
+        queues = [m.as_dict() for m in self.members.of_seat(seat)]
+        return {"type": "state", "seat": seat, "queues": queues}
+
+    def _member_broadcast(self, member: Member, present: bool) -> ToBroadcast:
+        agent_id = self._seats.agent_at(member.seat)
+        return ToBroadcast(
+            {"type": "member", **member.as_dict(), "agent": agent_id, "present": present}
+        )
+
+    def _on_member(self, event: Event, now: float) -> list[Outgoing]:
+        member = member_from_event(event)
+        if member is None:
+            return []
+        before = self.members.signature(member.seat)
+        self.members.put(member)
+        out: list[Outgoing] = [self._member_broadcast(member, True)]
+        if self.members.signature(member.seat) != before:
+            out += self._agent_state(member.seat)
+        return out
+
+    def _on_member_removed(self, event: Event, now: float) -> list[Outgoing]:
+        member = member_from_event(event)
+        if member is None or self.members.remove(member.queue, member.seat) is None:
+            return []
+        return [self._member_broadcast(member, False), *self._agent_state(member.seat)]
+
+    # --- resync ------------------------------------------------------------------------
+
+    def resync(
+        self, queue_status: Sequence[Event], channels: Sequence[Event], now: float
+    ) -> list[Outgoing]:
+        """Rebuild from QueueStatus and CoreShowChannels events taken after a (re)connect.
+
+        Members are replaced (a restarted Asterisk has none). A call whose channel is gone
+        ended while we were away: its pops are retracted and it is logged. Callers waiting
+        that we did not know get a call (their pop comes with the next AgentCalled).
+        """
+        out: list[Outgoing] = []
+        seats_before = {s: self.members.signature(s) for s in self.members.seats()}
+        members = [
+            m
+            for e in queue_status
+            if e.name == "QueueMember"
+            if (m := member_from_event(e)) is not None
+        ]
+        self.members.replace(members)
+        for seat in sorted(seats_before.keys() | self.members.seats()):
+            if seats_before.get(seat, ()) != self.members.signature(seat):
+                out += self._agent_state(seat)
+
+        live = {u for e in channels if e.name == "CoreShowChannel" if (u := e.get("Uniqueid"))}
+        entries = {
+            e["Uniqueid"]: e for e in queue_status if e.name == "QueueEntry" and "Uniqueid" in e
+        }
+        for call in list(self._calls.values()):
+            out += self._resync_call(call, live, entries, now)
+        for uniqueid, entry in entries.items():
+            if uniqueid not in self._calls:
+                wait = _seconds(entry.get("Wait")) or 0.0
+                call = self._call_from(entry, now, joined_at=now - wait)
+                call.in_queue = True
+
+        at = _iso(now)
+        agents = {self._seats.agent_at(s) for s in self.members.seats()}
+        agents |= {r.agent_id for c in self._calls.values() for r in c.rings.values()}
+        for agent_id in sorted(a for a in agents if a is not None):
+            out.append(ToAgent(agent_id, {"type": "resynced", "at": at}))
+        queues = sorted(
+            {m.queue for m in self.members.all()} | {c.queue for c in self._calls.values()}
+        )
+        out += [self._waiting(q) for q in queues]
+        out.append(
+            ToBroadcast(
+                {"type": "resynced", "at": at, "members": [m.as_dict() for m in self.members.all()]}
+            )
+        )
+        return out
+
+    def _resync_call(
+        self, call: Call, live: set[str], entries: dict[str, Event], now: float
+    ) -> list[Outgoing]:
+        if call.call_id not in live:
+            out = self._end_rings(call, "ended")
+            if call.answered_by is not None:
+                talked = now - call.connected_at if call.connected_at is not None else None
+                return out + self._finish(
+                    call, now, "answered", talked_s=talked, closed_on_resync=True
+                )
+            return out + self._finish(call, now, "abandoned", closed_on_resync=True)
+        entry = entries.get(call.call_id)
+        call.in_queue = entry is not None
+        if entry is not None:
+            call.queue = entry.get("Queue") or call.queue
+        out = []
+        for leg in list(call.rings):
+            if leg not in live or entry is None:
+                out += self._end_ring(call, leg, "ended")
+        return out
