@@ -69,7 +69,7 @@ class Member:
     @property
     def available(self) -> bool:
         """Can take a call now (what the `Queue:q_avail` device reflects)."""
-        return not self.paused and self.status == STATUS_NOT_INUSE
+        return not self.paused and self.status in (0, STATUS_NOT_INUSE)
 
     def fields(self) -> list[Header]:
         """The member fields of QueueMemberAdded/Status/Pause/Penalty/Removed."""
