@@ -61,15 +61,21 @@ class AgentSocket:
     async def run_sender(self) -> None:
         """Write queued frames in order until the socket closes or is dropped."""
         while self.dropped is None:
-            kind, frame = await self._queue.get()
+            batch = [await self._queue.get()]
+            while not self._queue.empty():  # drain what piled up without a loop turn each
+                batch.append(self._queue.get_nowait())
             try:
-                await asyncio.wait_for(self.ws.send_str(frame), self._send_timeout_s)
+                # One deadline per frame: a peer that stops reading makes send_str wait on
+                # the transport's drain, and that wait is what the deadline bounds.
+                for kind, frame in batch:
+                    async with asyncio.timeout(self._send_timeout_s):
+                        await self.ws.send_str(frame)
+                    self._metrics.messages_sent.labels(kind).inc()
             except TimeoutError:
                 self.drop("send_timeout")
                 return
             except (ConnectionError, RuntimeError):
                 return  # closed under us; the reader side sees it too
-            self._metrics.messages_sent.labels(kind).inc()
 
     def drop(self, reason: str) -> None:
         """Cut the connection at once (no close handshake: the peer is not reading)."""
