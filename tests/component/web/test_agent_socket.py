@@ -13,8 +13,8 @@ from cti.web import SocketLimits
 from tests.component.web.conftest import MakeStack, Stack, pop
 
 
-async def _next(ws: ClientWebSocketResponse, timeout: float = 5) -> dict[str, Any]:
-    msg = await asyncio.wait_for(ws.receive(), timeout)
+async def _next(ws: ClientWebSocketResponse, within: float = 5) -> dict[str, Any]:
+    msg = await asyncio.wait_for(ws.receive(), within)
     assert msg.type == WSMsgType.TEXT, msg
     data: dict[str, Any] = json.loads(msg.data)
     return data
@@ -131,7 +131,7 @@ async def test_non_reading_client_is_dropped_without_stalling_others(
 
     async def read_fast() -> None:
         while len(got) < total:
-            got.append((await _next(fast_ws, timeout=10))["seq"])
+            got.append((await _next(fast_ws, within=10))["seq"])
 
     reader = asyncio.create_task(read_fast())
     for i in range(total):
