@@ -13,6 +13,7 @@ from cti.settings import Settings, SettingsError, load_settings
 # Modules that contribute subcommands: each has `register(subparsers) -> None` and sets
 # `func` on its parsers (called with the parsed args, returning an exit code).
 _COMMAND_MODULES = (
+    "cti.sim.cli",
     "cti.ami.cli",
     "cti.db.cli",
 )

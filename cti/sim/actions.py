@@ -47,8 +47,12 @@ def _aid(action: Action) -> list[Header]:
 
 def _list(action: Action, message: str, items: list[Headers], complete: str) -> ActionResult:
     start = response(action, "Success", ("EventList", "start"), ("Message", message))
-    end = (("Event", complete), *_aid(action), ("EventList", "Complete"),
-           ("ListItems", str(len(items))))
+    end = (
+        ("Event", complete),
+        *_aid(action),
+        ("EventList", "Complete"),
+        ("ListItems", str(len(items))),
+    )
     return ActionResult([start, *items, end])
 
 
@@ -68,8 +72,12 @@ def queue_add(pbx: Pbx, action: Action) -> ActionResult:
     queue, iface = action.get("Queue") or "", action.get("Interface") or ""
     try:
         _, events = pbx.add_member(
-            queue, iface, action.get("MemberName"), int(action.get("Penalty") or 0),
-            paused=_truthy(action.get("Paused")), reason=action.get("Reason") or "",
+            queue,
+            iface,
+            action.get("MemberName"),
+            int(action.get("Penalty") or 0),
+            paused=_truthy(action.get("Paused")),
+            reason=action.get("Reason") or "",
             state_interface=action.get("StateInterface"),
         )
     except NoSuchQueue:
@@ -102,8 +110,7 @@ def queue_pause(pbx: Pbx, action: Action) -> ActionResult:
     paused = _truthy(action.get("Paused"))
     reason = action.get("Reason") or ""
     name = action.get("Queue")
-    queues = [pbx.queues[name]] if name in pbx.queues else [] if name else list(
-        pbx.queues.values())
+    queues = [pbx.queues[name]] if name in pbx.queues else [] if name else list(pbx.queues.values())
     members = [m for q in queues if (m := q.member(iface)) is not None]
     if not members:
         # Not in the recordings: app_queue's own text for an unknown interface.
@@ -143,11 +150,20 @@ def queue_penalty(pbx: Pbx, action: Action) -> ActionResult:
 
 def _params(pbx: Pbx, q: Queue, action: Action) -> Headers:
     return (
-        ("Event", "QueueParams"), ("Queue", q.name), ("Max", "0"), ("Strategy", q.strategy),
-        ("Calls", str(len(pbx.waiting[q.name]))), ("Holdtime", str(q.avg_hold())),
-        ("TalkTime", str(q.avg_talk())), ("Completed", str(q.completed)),
-        ("Abandoned", str(q.abandoned)), ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"),
-        ("ServicelevelPerf2", "0.0"), ("Weight", "0"), *_aid(action),
+        ("Event", "QueueParams"),
+        ("Queue", q.name),
+        ("Max", "0"),
+        ("Strategy", q.strategy),
+        ("Calls", str(len(pbx.waiting[q.name]))),
+        ("Holdtime", str(q.avg_hold())),
+        ("TalkTime", str(q.avg_talk())),
+        ("Completed", str(q.completed)),
+        ("Abandoned", str(q.abandoned)),
+        ("ServiceLevel", "0"),
+        ("ServicelevelPerf", "0.0"),
+        ("ServicelevelPerf2", "0.0"),
+        ("Weight", "0"),
+        *_aid(action),
     )
 
 
@@ -159,18 +175,27 @@ def queue_status(pbx: Pbx, action: Action) -> ActionResult:
         if name and name != q.name:
             continue
         items.append(_params(pbx, q, action))
-        items.extend((("Event", "QueueMember"), *m.status_entry(), *_aid(action))
-                     for m in q.members)
+        items.extend(
+            (("Event", "QueueMember"), *m.status_entry(), *_aid(action)) for m in q.members
+        )
         for pos, call in enumerate(pbx.waiting[q.name], start=1):
             ch = call.inner
-            items.append((
-                ("Event", "QueueEntry"), ("Queue", q.name), ("Position", str(pos)),
-                ("Channel", ch.name), ("Uniqueid", ch.uniqueid), ("CallerIDNum", ch.cid_num),
-                ("CallerIDName", ch.cid_name), ("ConnectedLineNum", ch.conn_num),
-                ("ConnectedLineName", ch.conn_name),
-                ("Wait", str(int(pbx.now - call.joined_at))), ("Priority", "0"),
-                *_aid(action),
-            ))
+            items.append(
+                (
+                    ("Event", "QueueEntry"),
+                    ("Queue", q.name),
+                    ("Position", str(pos)),
+                    ("Channel", ch.name),
+                    ("Uniqueid", ch.uniqueid),
+                    ("CallerIDNum", ch.cid_num),
+                    ("CallerIDName", ch.cid_name),
+                    ("ConnectedLineNum", ch.conn_num),
+                    ("ConnectedLineName", ch.conn_name),
+                    ("Wait", str(int(pbx.now - call.joined_at))),
+                    ("Priority", "0"),
+                    *_aid(action),
+                )
+            )
     return _list(action, "Queue status will follow", items, "QueueStatusComplete")
 
 
@@ -183,14 +208,19 @@ def queue_summary(pbx: Pbx, action: Action) -> ActionResult:
             continue
         line = pbx.waiting[q.name]
         longest = max((pbx.now - c.joined_at for c in line), default=0.0)
-        items.append((
-            ("Event", "QueueSummary"), ("Queue", q.name),
-            ("LoggedIn", str(len(q.members))),
-            ("Available", str(sum(1 for m in q.members if m.available))),
-            ("Callers", str(len(line))), ("HoldTime", str(q.avg_hold())),
-            ("TalkTime", str(q.avg_talk())), ("LongestHoldTime", str(int(longest))),
-            *_aid(action),
-        ))
+        items.append(
+            (
+                ("Event", "QueueSummary"),
+                ("Queue", q.name),
+                ("LoggedIn", str(len(q.members))),
+                ("Available", str(sum(1 for m in q.members if m.available))),
+                ("Callers", str(len(line))),
+                ("HoldTime", str(q.avg_hold())),
+                ("TalkTime", str(q.avg_talk())),
+                ("LongestHoldTime", str(int(longest))),
+                *_aid(action),
+            )
+        )
     return _list(action, "Queue summary will follow", items, "QueueSummaryComplete")
 
 
@@ -200,23 +230,42 @@ def core_show_channels(pbx: Pbx, action: Action) -> ActionResult:
     for ch in pbx.live_channels():
         secs = int(pbx.now - ch.created)
         duration = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
-        items.append((
-            ("Event", "CoreShowChannel"), *_aid(action), *ch.snapshot(),
-            ("Application", ch.application), ("ApplicationData", ch.app_data),
-            ("Duration", duration), ("BridgeId", ""),
-        ))
+        items.append(
+            (
+                ("Event", "CoreShowChannel"),
+                *_aid(action),
+                *ch.snapshot(),
+                ("Application", ch.application),
+                ("ApplicationData", ch.app_data),
+                ("Duration", duration),
+                ("BridgeId", ""),
+            )
+        )
     return _list(action, "Channels will follow", items, "CoreShowChannelsComplete")
 
 
 def core_settings(pbx: Pbx, action: Action) -> ActionResult:
     """`CoreSettings` as 01 shows it."""
-    return ActionResult([response(
-        action, "Success", ("AMIversion", "11.0.0"), ("AsteriskVersion", "22.10.1"),
-        ("SystemName", ""), ("CoreMaxCalls", "0"), ("CoreMaxLoadAvg", "0.000000"),
-        ("CoreRunUser", ""), ("CoreRunGroup", ""), ("CoreMaxFilehandles", "0"),
-        ("CoreRealTimeEnabled", "No"), ("CoreCDRenabled", "Yes"), ("CoreHTTPenabled", "No"),
-        ("SoundsSearchCustomDir", "No"),
-    )])
+    return ActionResult(
+        [
+            response(
+                action,
+                "Success",
+                ("AMIversion", "11.0.0"),
+                ("AsteriskVersion", "22.10.1"),
+                ("SystemName", ""),
+                ("CoreMaxCalls", "0"),
+                ("CoreMaxLoadAvg", "0.000000"),
+                ("CoreRunUser", ""),
+                ("CoreRunGroup", ""),
+                ("CoreMaxFilehandles", "0"),
+                ("CoreRealTimeEnabled", "No"),
+                ("CoreCDRenabled", "Yes"),
+                ("CoreHTTPenabled", "No"),
+                ("SoundsSearchCustomDir", "No"),
+            )
+        ]
+    )
 
 
 HANDLERS: dict[str, Callable[[Pbx, Action], ActionResult]] = {

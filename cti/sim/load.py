@@ -15,8 +15,14 @@ from cti.sim.channels import UNKNOWN, Headers
 from cti.sim.pbx import CallerSpec, Pbx
 
 DEFAULT_CALLER_IDS: tuple[str, ...] = (
-    "05356683318", "13905351234", "13805356789", "+821012345678", "+15551234567",
-    "05356120000", "15866661234", UNKNOWN,
+    "05356683318",
+    "13905351234",
+    "13805356789",
+    "+821012345678",
+    "+15551234567",
+    "05356120000",
+    "15866661234",
+    UNKNOWN,
 )
 
 

@@ -119,8 +119,14 @@ class Pbx:
         if spec.queue not in self.queues:
             raise NoSuchQueue(spec.queue)
         call, out = caller_arrives(
-            self.ids, self.now, queue=spec.queue, number=spec.number, name=spec.name,
-            language=spec.language, local=self.config.local_callers, variables=spec.variables,
+            self.ids,
+            self.now,
+            queue=spec.queue,
+            number=spec.number,
+            name=spec.name,
+            language=spec.language,
+            local=self.config.local_callers,
+            variables=spec.variables,
         )
         line = self.waiting[spec.queue]
         line.append(call)
@@ -284,8 +290,15 @@ class Pbx:
         iface = Interface(interface)
         now = int(self.now)
         member = Member(
-            queue, iface, name or interface, state_interface or interface, penalty, now,
-            paused=paused, paused_reason=reason if paused else "", last_pause=now if paused else 0,
+            queue,
+            iface,
+            name or interface,
+            state_interface or interface,
+            penalty,
+            now,
+            paused=paused,
+            paused_reason=reason if paused else "",
+            last_pause=now if paused else 0,
             status=0 if state_interface and state_interface != interface else STATUS_NOT_INUSE,
         )
         if iface.raw in self.busy:

@@ -111,15 +111,23 @@ class CallScript:
     def caller_fields(self, position: int, count: int) -> Headers:
         """`QueueCallerJoin` (the model sets `Queue:<q>` RINGING just before)."""
         return chan_event(
-            "QueueCallerJoin", PRIV_AGENT, self.inner,
-            ("Queue", self.queue), ("Position", str(position)), ("Count", str(count)),
+            "QueueCallerJoin",
+            PRIV_AGENT,
+            self.inner,
+            ("Queue", self.queue),
+            ("Position", str(position)),
+            ("Count", str(count)),
         )
 
     def leave(self, position: int, count: int) -> Headers:
         """`QueueCallerLeave`."""
         return chan_event(
-            "QueueCallerLeave", PRIV_AGENT, self.inner,
-            ("Queue", self.queue), ("Position", str(position)), ("Count", str(count)),
+            "QueueCallerLeave",
+            PRIV_AGENT,
+            self.inner,
+            ("Queue", self.queue),
+            ("Position", str(position)),
+            ("Count", str(count)),
         )
 
 
@@ -144,7 +152,12 @@ def caller_arrives(
 
 
 def _local_arrives(
-    ids: Ids, now: float, queue: str, number: str, name: str, language: str,
+    ids: Ids,
+    now: float,
+    queue: str,
+    number: str,
+    name: str,
+    language: str,
     variables: tuple[tuple[str, str], ...],
 ) -> tuple[CallScript, list[Headers]]:
     base = f"Local/{ENTRY}@inbound-{ids.channel_suffix()}"
@@ -167,8 +180,9 @@ def _local_arrives(
     out.append(new_callerid(two))
     out.append(new_connected_line(two))
     out.append(local_bridge(one, two))
-    out.append(event("DialBegin", PRIV_CALL, one.snapshot("Dest"),
-                     [("DialString", f"{ENTRY}@inbound/n")]))
+    out.append(
+        event("DialBegin", PRIV_CALL, one.snapshot("Dest"), [("DialString", f"{ENTRY}@inbound/n")])
+    )
     out.append(newexten(two, 1, "NoOp", f"call from {number}"))
     out.append(newexten(two, 2, "Answer", ""))
     out.append(newstate(two, UP))
@@ -183,13 +197,25 @@ def _local_arrives(
 
 
 def _trunk_arrives(
-    ids: Ids, now: float, queue: str, number: str, name: str, language: str,
+    ids: Ids,
+    now: float,
+    queue: str,
+    number: str,
+    name: str,
+    language: str,
     variables: tuple[tuple[str, str], ...],
 ) -> tuple[CallScript, list[Headers]]:
     uid = ids.uniqueid(now)
     trunk = Channel(
-        f"PJSIP/trunk-{ids.channel_suffix()}", uid, uid, "inbound", ENTRY, RING,
-        cid_num=number, cid_name=name, created=now,
+        f"PJSIP/trunk-{ids.channel_suffix()}",
+        uid,
+        uid,
+        "inbound",
+        ENTRY,
+        RING,
+        cid_num=number,
+        cid_name=name,
+        created=now,
     )
     call = CallScript(queue, number, name, language, trunk, None, now, variables)
     out = [chan_event("Newchannel", PRIV_CALL, trunk), varset(trunk, "SIPDOMAIN", "127.0.0.1")]
@@ -223,10 +249,13 @@ def ring(
     if iface.is_local:
         base = f"{iface.device}-{ids.channel_suffix()}"
         dialed = Channel(f"{base};1", uid, linked, iface.context, iface.exten, created=now)
-        inner = Channel(f"{base};2", ids.uniqueid(now), linked, iface.context, iface.exten,
-                        RING, created=now)
-        out += [chan_event("Newchannel", PRIV_CALL, dialed),
-                chan_event("Newchannel", PRIV_CALL, inner)]
+        inner = Channel(
+            f"{base};2", ids.uniqueid(now), linked, iface.context, iface.exten, RING, created=now
+        )
+        out += [
+            chan_event("Newchannel", PRIV_CALL, dialed),
+            chan_event("Newchannel", PRIV_CALL, inner),
+        ]
         dialed.cid_num, dialed.cid_name = call.number, call.name
         out.append(newexten(dialed, 1, "AppQueue", "(Outgoing Line)"))
         out.append(new_callerid(dialed))
@@ -238,8 +267,9 @@ def ring(
         out.append(new_connected_line(inner))
         out.append(local_bridge(dialed, inner))
     else:
-        dialed = Channel(f"{iface.device}-{ids.channel_suffix()}", uid, linked, iface.context,
-                         "s", created=now)
+        dialed = Channel(
+            f"{iface.device}-{ids.channel_suffix()}", uid, linked, iface.context, "s", created=now
+        )
         inner = None
         out.append(chan_event("Newchannel", PRIV_CALL, dialed))
         dialed.cid_num = ENTRY
@@ -323,10 +353,22 @@ def answer(
     out.append(varset(call.inner, "QUEUEWAIT_MS", str(round((now - call.joined_at) * 1000))))
     if inner is None:
         out.append(device_state(device, "INUSE"))
-    who = [("Queue", call.queue), ("Interface", leg.member.interface.raw),
-           ("MemberName", leg.member.name)]
-    out.append(dial_event("AgentConnect", PRIV_AGENT, call.inner, dialed, *who,
-                          ("HoldTime", hold), ("RingTime", ring_time)))
+    who = [
+        ("Queue", call.queue),
+        ("Interface", leg.member.interface.raw),
+        ("MemberName", leg.member.name),
+    ]
+    out.append(
+        dial_event(
+            "AgentConnect",
+            PRIV_AGENT,
+            call.inner,
+            dialed,
+            *who,
+            ("HoldTime", hold),
+            ("RingTime", ring_time),
+        )
+    )
     bridge = Bridge(bridge_id)
     call.bridge = bridge
     out += [bridge.create(), bridge.enter(dialed), bridge.enter(call.inner)]
@@ -340,9 +382,7 @@ def answer(
     return out
 
 
-def complete(
-    call: CallScript, now: float, member_free: list[Headers]
-) -> list[Headers]:
+def complete(call: CallScript, now: float, member_free: list[Headers]) -> list[Headers]:
     """The agent hangs up after talking: AgentComplete, the bridge goes, every channel ends.
 
     `member_free` is QueueMemberStatus (1) and the avail device change.
@@ -352,10 +392,16 @@ def complete(
         raise RuntimeError(f"call {call.inner.name} was never answered")
     dialed, inner = leg.dialed, leg.inner
     device = leg.member.interface.device
-    who = [("Queue", call.queue), ("Interface", leg.member.interface.raw),
-           ("MemberName", leg.member.name)]
-    times = [("HoldTime", str(round(call.answered_at - call.joined_at))),
-             ("TalkTime", str(round(now - call.answered_at))), ("Reason", "agent")]
+    who = [
+        ("Queue", call.queue),
+        ("Interface", leg.member.interface.raw),
+        ("MemberName", leg.member.name),
+    ]
+    times = [
+        ("HoldTime", str(round(call.answered_at - call.joined_at))),
+        ("TalkTime", str(round(now - call.answered_at))),
+        ("Reason", "agent"),
+    ]
     out: list[Headers] = []
     if inner is not None:
         out.append(newexten(inner, 4, "Hangup", ""))
@@ -409,10 +455,21 @@ def ring_no_answer(call: CallScript, now: float, member_free: list[Headers]) -> 
     leg is torn down; the call stays in the queue for the next member."""
     leg = _leg(call)
     dialed = leg.dialed
-    who = [("Queue", call.queue), ("Interface", leg.member.interface.raw),
-           ("MemberName", leg.member.name)]
-    out = [dial_event("AgentRingNoAnswer", PRIV_AGENT, call.inner, dialed, *who,
-                      ("RingTime", str(round((now - leg.rang_at) * 1000))))]
+    who = [
+        ("Queue", call.queue),
+        ("Interface", leg.member.interface.raw),
+        ("MemberName", leg.member.name),
+    ]
+    out = [
+        dial_event(
+            "AgentRingNoAnswer",
+            PRIV_AGENT,
+            call.inner,
+            dialed,
+            *who,
+            ("RingTime", str(round((now - leg.rang_at) * 1000))),
+        )
+    ]
     out.append(dial_event("DialEnd", PRIV_CALL, call.inner, dialed, ("DialStatus", "NOANSWER")))
     out.append(dial_event("DialEnd", PRIV_CALL, call.inner, dialed, ("DialStatus", "CANCEL")))
     out.extend(_drop_agent_leg(leg, after_hangup=[new_connected_line(dialed)]))
@@ -485,17 +542,25 @@ def abandon(
         out.append(device_state(leg.member.interface.device, "NOT_INUSE"))
     out.extend(member_free)
     out.append(varset(call.inner, "ABANDONED", "TRUE"))
-    out.append(chan_event(
-        "QueueCallerAbandon", PRIV_AGENT, call.inner, ("Queue", call.queue),
-        ("Position", str(position)), ("OriginalPosition", str(original_position)),
-        ("HoldTime", str(round(waited))),
-    ))
+    out.append(
+        chan_event(
+            "QueueCallerAbandon",
+            PRIV_AGENT,
+            call.inner,
+            ("Queue", call.queue),
+            ("Position", str(position)),
+            ("OriginalPosition", str(original_position)),
+            ("HoldTime", str(round(waited))),
+        )
+    )
     out.extend(queue_leave)
     out.append(varset(call.inner, "QUEUEPOSITION", str(position)))
     out.append(hangup_request("SoftHangupRequest", call.inner, 16))
     out.append(hangup(call.inner, 16))
-    out.append(device_state(
-        f"Local/{ENTRY}@inbound" if call.outer is not None else "PJSIP/trunk", "NOT_INUSE"
-    ))
+    out.append(
+        device_state(
+            f"Local/{ENTRY}@inbound" if call.outer is not None else "PJSIP/trunk", "NOT_INUSE"
+        )
+    )
     call.leg = None
     return out

@@ -205,16 +205,20 @@ class SimServer:
         if name == "login":
             return self._login(session, action)
         if name == "logoff":
-            write(encode_headers(response(action, "Goodbye",
-                                          ("Message", "Thanks for all the fish."))))
+            write(
+                encode_headers(response(action, "Goodbye", ("Message", "Thanks for all the fish.")))
+            )
             return False
         if not session.authed:
             write(encode_headers(response(action, "Error", ("Message", "Permission denied"))))
             return True
         if name == "events":
             session.events = (action.get("EventMask") or "on").lower() != "off"
-            write(encode_headers(response(action, "Success",
-                                          ("Events", "On" if session.events else "Off"))))
+            write(
+                encode_headers(
+                    response(action, "Success", ("Events", "On" if session.events else "Off"))
+                )
+            )
             return True
         self._advance()
         result = handle(self.pbx, action)
@@ -225,29 +229,47 @@ class SimServer:
 
     def _login(self, session: _Session, action: Action) -> bool:
         write = session.writer.write
-        if (action.get("Username") != self.config.username
-                or action.get("Secret") != self.config.secret):
+        if (
+            action.get("Username") != self.config.username
+            or action.get("Secret") != self.config.secret
+        ):
             # 06-bad-login: the reply, then Asterisk ends the session.
             write(encode_headers(response(action, "Error", ("Message", "Authentication failed"))))
             return False
         session.authed = True
-        write(encode_headers(response(action, "Success",
-                                      ("Message", "Authentication accepted"))))
+        write(encode_headers(response(action, "Success", ("Message", "Authentication accepted"))))
         now = self.clock()
         uptime = str(int(now - self.pbx.booted_at))
         peer = session.writer.get_extra_info("peername") or ("127.0.0.1", 0)
         local = session.writer.get_extra_info("sockname") or ("127.0.0.1", self._port)
         stamp = _timestamp(now)
-        write(encode_headers((
-            ("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
-            ("LastReload", uptime), ("Status", "Fully Booted"),
-        )))
-        write(encode_headers((
-            ("Event", "SuccessfulAuth"), ("Privilege", "security,all"), ("EventTV", stamp),
-            ("Severity", "Informational"), ("Service", "AMI"), ("EventVersion", "1"),
-            ("AccountID", self.config.username), ("SessionID", f"0x{id(session):x}"),
-            ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
-            ("RemoteAddress", f"IPV4/TCP/{peer[0]}/{peer[1]}"), ("UsingPassword", "0"),
-            ("SessionTV", stamp),
-        )))
+        write(
+            encode_headers(
+                (
+                    ("Event", "FullyBooted"),
+                    ("Privilege", "system,all"),
+                    ("Uptime", uptime),
+                    ("LastReload", uptime),
+                    ("Status", "Fully Booted"),
+                )
+            )
+        )
+        write(
+            encode_headers(
+                (
+                    ("Event", "SuccessfulAuth"),
+                    ("Privilege", "security,all"),
+                    ("EventTV", stamp),
+                    ("Severity", "Informational"),
+                    ("Service", "AMI"),
+                    ("EventVersion", "1"),
+                    ("AccountID", self.config.username),
+                    ("SessionID", f"0x{id(session):x}"),
+                    ("LocalAddress", f"IPV4/TCP/{local[0]}/{local[1]}"),
+                    ("RemoteAddress", f"IPV4/TCP/{peer[0]}/{peer[1]}"),
+                    ("UsingPassword", "0"),
+                    ("SessionTV", stamp),
+                )
+            )
+        )
         return True
