@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "cti.sim.cli",
     "cti.ami.cli",
     "cti.db.cli",
+    "locator.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -21,7 +21,7 @@ from locator.records import KinRecord, ResidentRecord, split_address
 _CHUNK = 2000
 T = TypeVar("T")
 
-ProgressFn = Callable[[int], None]
+ProgressFn = Callable[[int], object]
 
 
 @dataclass(frozen=True, slots=True)
