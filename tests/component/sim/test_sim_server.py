@@ -24,9 +24,9 @@ class Peer:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         return cls(reader, writer)
 
-    async def next(self, timeout: float = 5.0) -> Message | None:
+    async def next(self, wait: float = 5.0) -> Message | None:
         while not self.pending:
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            data = await asyncio.wait_for(self.reader.read(65536), wait)
             if not data:
                 return None
             self.parser.feed(data)
@@ -37,9 +37,9 @@ class Peer:
         self.writer.write(encode_action(name, fields, action_id))
         await self.writer.drain()
 
-    async def until(self, predicate: type | str, timeout: float = 5.0) -> Message:
+    async def until(self, predicate: type | str, wait: float = 5.0) -> Message:
         while True:
-            msg = await self.next(timeout)
+            msg = await self.next(wait)
             assert msg is not None, "connection closed"
             if isinstance(predicate, str):
                 if isinstance(msg, Event) and msg.name == predicate:
@@ -97,8 +97,11 @@ async def test_a_placed_call_reaches_the_client_as_join_connect_complete() -> No
     async with SimServer(SimConfig(pbx=FAST)) as sim:
         peer = await Peer.connect(sim.port)
         await peer.login()
-        await peer.send("QueueAdd", {"Queue": "q-zh", "Interface": "Local/seat07@agents/n",
-                                     "MemberName": "seat07"}, "add-1")
+        await peer.send(
+            "QueueAdd",
+            {"Queue": "q-zh", "Interface": "Local/seat07@agents/n", "MemberName": "seat07"},
+            "add-1",
+        )
         added = await peer.until(Response)
         assert isinstance(added, Response) and added.message == "Added interface to queue"
         sim.place_call(CallerSpec("q-zh", "05356683318", "张先生", "zh", talk=0.1))

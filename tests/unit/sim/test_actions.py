@@ -52,16 +52,27 @@ def test_action_replies_match_the_recording(traces_dir: Path, name: str) -> None
 
 def test_queue_status_lists_a_waiting_caller_like_04(traces_dir: Path) -> None:
     pbx = Pbx(PbxConfig(), START)
-    handle(pbx, Action(name="QueueAdd", headers=(
-        ("Action", "QueueAdd"), ("Queue", "q-ko"), ("Interface", "Local/seat31@agents/n"),
-        ("MemberName", "seat31"), ("Paused", "true"))))
+    handle(
+        pbx,
+        Action(
+            name="QueueAdd",
+            headers=(
+                ("Action", "QueueAdd"),
+                ("Queue", "q-ko"),
+                ("Interface", "Local/seat31@agents/n"),
+                ("MemberName", "seat31"),
+                ("Paused", "true"),
+            ),
+        ),
+    )
     pbx.place_call(CallerSpec("q-ko", "+821012345678", "Kim", "ko"))
     pbx.advance(START + 3)
     action = Action(name="QueueStatus", headers=(("Action", "QueueStatus"), ("ActionID", "qs-1")))
     sim = [m for m in handle(pbx, action).reply if dict(m).get("Queue") in (None, "q-ko")]
     segments = load_trace(traces_dir / "04-call-abandoned.ami")
-    idx = next(i for i, s in enumerate(segments)
-               if isinstance(s, ClientAction) and s.name == "QueueStatus")
+    idx = next(
+        i for i, s in enumerate(segments) if isinstance(s, ClientAction) and s.name == "QueueStatus"
+    )
     after = segments[idx + 1]
     assert isinstance(after, ServerBytes)
     parser = AMIParser(expect_greeting=False)
@@ -77,8 +88,9 @@ def test_queue_status_lists_a_waiting_caller_like_04(traces_dir: Path) -> None:
 def test_core_show_channels_lists_a_waiting_callers_channels() -> None:
     pbx = Pbx(PbxConfig(), START)
     pbx.place_call(CallerSpec("q-ko", "+821012345678", "Kim", "ko"))
-    reply = handle(pbx, Action(name="CoreShowChannels",
-                               headers=(("Action", "CoreShowChannels"),))).reply
+    reply = handle(
+        pbx, Action(name="CoreShowChannels", headers=(("Action", "CoreShowChannels"),))
+    ).reply
     channels = [dict(m) for m in reply if m[0] == ("Event", "CoreShowChannel")]
     assert {c["Application"] for c in channels} == {"Queue", "Wait"}
     assert dict(reply[-1])["ListItems"] == "2"

@@ -46,8 +46,11 @@ def test_answered_call_matches_03_event_by_event(recorded: Recorded) -> None:
     events += pbx.advance(START + 60)
     # The recording's OriginateResponse answers the recorder's Originate action: the
     # simulator's callers dial in by themselves, so there is no action to answer.
-    rec = [e for e in recorded("03-call-answered.ami", "Originate", "QueueRemove")
-           if e.name != "OriginateResponse"]
+    rec = [
+        e
+        for e in recorded("03-call-answered.ami", "Originate", "QueueRemove")
+        if e.name != "OriginateResponse"
+    ]
     assert_same_shapes(events, rec)
 
 
@@ -69,8 +72,9 @@ def test_abandon_while_ringing_matches_09_from_the_queue_join(recorded: Recorded
     pbx = Pbx(PbxConfig(), START)
     pbx.add_member("q-zh", "Local/seat05@agents-noanswer/n", "seat05")
     events = pbx.place_call(
-        CallerSpec("q-zh", "13905351234", "李桂兰", "zh", patience=4.0,
-                   variables=(("LANGSEL", "zh"),))
+        CallerSpec(
+            "q-zh", "13905351234", "李桂兰", "zh", patience=4.0, variables=(("LANGSEL", "zh"),)
+        )
     )
     events += pbx.advance(START + 60)
     rec = recorded("09-abandon-while-ringing.ami", "Originate", "QueueRemove")
@@ -89,8 +93,16 @@ def test_ring_no_answer_moves_on_like_05(recorded: Recorded) -> None:
     recd = rec_from_join(rec)
     # Asterisk wrote the agent's dialplan (NoOp, Wait) before or after AgentCalled as its
     # threads raced; the queue events (what the CTI server reads) keep their order.
-    queue_events = {"QueueCallerJoin", "AgentCalled", "DialBegin", "AgentRingNoAnswer",
-                    "DialEnd", "Hangup", "HangupRequest", "SoftHangupRequest"}
+    queue_events = {
+        "QueueCallerJoin",
+        "AgentCalled",
+        "DialBegin",
+        "AgentRingNoAnswer",
+        "DialEnd",
+        "Hangup",
+        "HangupRequest",
+        "SoftHangupRequest",
+    }
     assert_same_shapes(
         [e for e in sim if e[0][1] in queue_events],
         [e for e in recd if e.name in queue_events],
