@@ -6,7 +6,16 @@ the async shell that looks callers up, publishes on the bus and writes the call 
 
 from __future__ import annotations
 
+from cti.state.call_log import (
+    MAX_NOTE,
+    WRAPUP_OUTCOMES,
+    CallLog,
+    CallLogError,
+    CallNotFound,
+    WrapupRejected,
+)
 from cti.state.members import Member, Membership
+from cti.state.models import CallLogEntry
 from cti.state.outgoing import (
     CallFinished,
     CallRecord,
@@ -16,13 +25,21 @@ from cti.state.outgoing import (
     ToAgent,
     ToBroadcast,
 )
+from cti.state.pop import pop_message
 from cti.state.ports import CallerLocator, MatchLike, SeatDirectory
+from cti.state.service import ResyncLike, StateService
 from cti.state.text import display_text, member_seat, queue_language
 from cti.state.tracker import Call, CallTracker, Ring
 
 __all__ = [
+    "MAX_NOTE",
+    "WRAPUP_OUTCOMES",
     "Call",
     "CallFinished",
+    "CallLog",
+    "CallLogEntry",
+    "CallLogError",
+    "CallNotFound",
     "CallRecord",
     "CallTracker",
     "CallerLocator",
@@ -32,11 +49,15 @@ __all__ = [
     "Outcome",
     "Outgoing",
     "PopDue",
+    "ResyncLike",
     "Ring",
     "SeatDirectory",
+    "StateService",
     "ToAgent",
     "ToBroadcast",
+    "WrapupRejected",
     "display_text",
     "member_seat",
+    "pop_message",
     "queue_language",
 ]

@@ -1,0 +1,48 @@
+"""The pop message: what the ringing agent's second monitor shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cti.state.outgoing import PopDue
+from cti.state.ports import MatchLike, ResidentCardLike
+
+
+def _resident(card: ResidentCardLike) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "name": card.name,
+        "age": card.age,
+        "address": card.address,
+        "flags": list(card.flags),
+        "next_of_kin": [
+            {"name": kin.name, "relation": kin.relation, "phones": list(kin.phones)}
+            for kin in card.next_of_kin
+        ],
+    }
+
+
+def pop_message(due: PopDue, match: MatchLike | None) -> dict[str, Any]:
+    """The `pop` for `due`; without a locator (or a match) the caller is "unknown"."""
+    caller: dict[str, Any] = {
+        "number": due.caller_number,
+        "normalized": None,
+        "name": due.caller_name,
+        "kind": "unknown",
+        "region": None,
+    }
+    residents: list[dict[str, Any]] = []
+    if match is not None:
+        caller["normalized"] = match.caller.normalized
+        caller["kind"] = match.caller.kind
+        caller["region"] = match.caller.region
+        residents = [_resident(card) for card in match.residents]
+    return {
+        "type": "pop",
+        "call_id": due.call_id,
+        "queue": due.queue,
+        "seat": due.seat,
+        "caller": caller,
+        "residents": residents,
+        "waited_s": due.waited_s,
+    }

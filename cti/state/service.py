@@ -1,0 +1,191 @@
+"""The async shell around CallTracker: locator lookup, bus publishing, call log, audit.
+
+The hot path (an AMI event to a published pop) does only in-memory work and one
+`bus.publish`; the privacy audit and the call log are written by an owned background task
+(`run()`, started from the app's cleanup context) so a slow database never delays a pop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Protocol
+
+from cti.ami.protocol import Event
+from cti.bus import Bus
+from cti.state.call_log import CallLog, WrapupRejected
+from cti.state.outgoing import CallFinished, Outgoing, PopDue, ToAgent, ToBroadcast
+from cti.state.pop import pop_message
+from cti.state.ports import CallerLocator, MatchLike
+from cti.state.tracker import CallTracker
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_WRITES: Final = 10_000
+_RETRIES: Final = 3
+
+
+class ResyncLike(Protocol):
+    """What the AMI client hands over after every (re)connect (`cti.ami.client.Resync`)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def queue_status(self) -> Sequence[Event]: ...
+    @property
+    def channels(self) -> Sequence[Event]: ...
+
+
+@dataclass(slots=True)
+class _CallContext:
+    """What the shell remembers of an open call: the lookup (done once) and who saw it."""
+
+    match: MatchLike | None
+    resident_ids: tuple[str, ...]
+    viewed_by: set[str] = field(default_factory=set)
+
+
+Job = Callable[[], Awaitable[object]]
+
+
+class StateService:
+    """Feeds AMI events to the tracker and carries out what it returns."""
+
+    def __init__(
+        self,
+        tracker: CallTracker,
+        bus: Bus,
+        locator: CallerLocator | None = None,
+        call_log: CallLog | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tracker = tracker
+        self._bus = bus
+        self._locator = locator
+        self._call_log = call_log
+        self._clock = clock
+        self._contexts: dict[str, _CallContext] = {}
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue(MAX_PENDING_WRITES)
+
+    async def on_event(self, event: Event) -> None:
+        """Handle one AMI event (subscribe this to the AMI client)."""
+        await self._carry_out(self.tracker.handle(event, self._clock()))
+
+    async def on_resynced(self, resync: ResyncLike) -> None:
+        """Rebuild from the QueueStatus/CoreShowChannels taken after a (re)connect."""
+        out = self.tracker.resync(resync.queue_status, resync.channels, resync.at.timestamp())
+        await self._carry_out(out)
+        log.info(
+            "state resynced: %d call(s), %d member(s)",
+            len(self.tracker.calls),
+            len(self.tracker.members.all()),
+        )
+
+    async def _carry_out(self, out: Sequence[Outgoing]) -> None:
+        for item in out:
+            if isinstance(item, PopDue):
+                await self._pop(item)
+            elif isinstance(item, ToAgent):
+                await self._bus.publish(item.agent_id, dict(item.message))
+            elif isinstance(item, ToBroadcast):
+                await self._bus.broadcast(dict(item.message))
+            else:
+                await self._finished(item)
+
+    def _context(self, due: PopDue) -> _CallContext:
+        context = self._contexts.get(due.call_id)
+        if context is None:
+            match = None
+            if self._locator is not None:
+                match = self._locator.lookup(due.caller_number)
+            ids = tuple(r.id for r in match.residents) if match is not None else ()
+            context = self._contexts[due.call_id] = _CallContext(match, ids)
+        return context
+
+    async def _pop(self, due: PopDue) -> None:
+        context = self._context(due)
+        await self._bus.publish(due.agent_id, pop_message(due, context.match))
+        log.info(
+            "pop: call=%s agent=%s queue=%s residents=%d",
+            due.call_id,
+            due.agent_id,
+            due.queue,
+            len(context.resident_ids),
+        )
+        locator = self._locator
+        if locator is not None and context.resident_ids and due.agent_id not in context.viewed_by:
+            context.viewed_by.add(due.agent_id)
+            ids, agent, call_id = context.resident_ids, due.agent_id, due.call_id
+            await self._enqueue(lambda: locator.record_view(ids, agent, call_id))
+
+    async def _finished(self, item: CallFinished) -> None:
+        record = item.record
+        context = self._contexts.pop(record.call_id, None)
+        if context is not None:
+            ids = context.resident_ids
+        elif self._locator is not None:
+            # Nobody was rung (an abandon in queue): the log still says who called.
+            ids = tuple(r.id for r in self._locator.lookup(record.caller_number).residents)
+        else:
+            ids = ()
+        log.info(
+            "call ended: call=%s queue=%s agent=%s outcome=%s waited=%.1fs",
+            record.call_id,
+            record.queue,
+            record.agent_id,
+            record.outcome,
+            record.waited_s,
+        )
+        call_log = self._call_log
+        if call_log is not None:
+            await self._enqueue(lambda: call_log.record(record, ids))
+
+    async def _enqueue(self, job: Job) -> None:
+        # Waiting here (back-pressure) only happens with 10,000 writes pending: better a
+        # late pop than a lost call-log row.
+        await self._jobs.put(job)
+
+    async def run(self) -> None:
+        """Write the call log and audit rows, forever; run it as an owned background task.
+
+        A failing write is retried, then logged and skipped; the task itself never dies
+        of a database error.
+        """
+        while True:
+            job = await self._jobs.get()
+            try:
+                for attempt in range(1, _RETRIES + 1):
+                    try:
+                        await job()
+                        break
+                    except Exception:
+                        if attempt == _RETRIES:
+                            log.exception("state write failed %d times; dropped", attempt)
+                        else:
+                            await asyncio.sleep(0.2 * attempt)
+            finally:
+                self._jobs.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every queued write is done (needs `run()` running)."""
+        await self._jobs.join()
+
+    async def save_wrapup(self, call_id: str, agent: str, outcome: str, note: str) -> None:
+        """Save the agent's wrap-up (outcome + note) on their finished call.
+
+        Raises CallNotFound (a LookupError) for an unknown call or another agent's call,
+        WrapupRejected (a ValueError) for a call still in progress, an unknown outcome or
+        an over-long note, and when there is no call log.
+        """
+        if call_id in self.tracker.calls:
+            raise WrapupRejected("the call is not completed yet")
+        if self._call_log is None:
+            raise WrapupRejected("no call log is configured")
+        await self.flush()
+        await self._call_log.save_wrapup(call_id, agent, outcome, note)
+        log.info("wrap-up saved: call=%s agent=%s outcome=%s", call_id, agent, outcome)
