@@ -1,0 +1,479 @@
+// The agent's second-monitor page: login, the agent WebSocket (docs/protocol.md), the pop.
+// Every string that came from a caller, the registry or the server is put into the page with
+// textContent (via el()/setText()), never as markup.
+"use strict";
+
+(function () {
+  const TEXT = window.CTI_TEXT;
+  const OUTCOMES = ["resolved", "handed_over", "callback", "emergency", "other"];
+  const FLAGS = ["lives_alone", "empty_nest", "lost_only_child"];
+  const CALLING_CODES = {
+    KR: "82", US: "1", CA: "1", JP: "81", GB: "44", RU: "7", HK: "852", MO: "853",
+    TW: "886", SG: "65", DE: "49", FR: "33", AU: "61", MN: "976", VN: "84", TH: "66",
+  };
+  const SESSION_ENDED = 4001;
+
+  const $ = (id) => document.getElementById(id);
+  const store = window.sessionStorage;
+
+  let lang = localStorage.getItem("cti.lang") || "zh";
+  let session = loadSession();      // {token, agent:{id,name}, seat}
+  let lastSeq = Number(store.getItem("cti.last_seq") || "0");
+  let socket = null;
+  let retryMs = 500;
+  let everOpened = false;
+  let resyncedAt = null;            // Date of the last replay-after-reconnect or server resync
+  let connState = "offline";
+  const calls = new Map();          // call_id -> {pop, status, at, answeredAt, talk_s, chosen}
+  let currentId = null;
+  let notice = null;                // {key, vars}
+  let queuesText = "";
+
+  // ---- text helpers ------------------------------------------------------------------
+
+  function t(key, vars) {
+    const table = TEXT[lang] || TEXT.zh;
+    let s = table[key] !== undefined ? table[key] : TEXT.zh[key] !== undefined ? TEXT.zh[key] : key;
+    if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function setText(id, text) {
+    $(id).textContent = text === undefined || text === null ? "" : String(text);
+  }
+
+  function duration(seconds) {
+    const n = Math.max(0, Math.round(Number(seconds) || 0));
+    return n < 60 ? t("sec", { n }) : t("min_sec", { m: Math.floor(n / 60), s: n % 60 });
+  }
+
+  function hhmmss(date) {
+    const p = (n) => String(n).padStart(2, "0");
+    return p(date.getHours()) + ":" + p(date.getMinutes()) + ":" + p(date.getSeconds());
+  }
+
+  function formatPhone(raw) {
+    const s = String(raw || "");
+    if (/^1\d{10}$/.test(s)) return s.slice(0, 3) + " " + s.slice(3, 7) + " " + s.slice(7);
+    const fixed = /^(0\d{3})-?(\d{7,8})$/.exec(s);
+    if (fixed) return fixed[1] + "-" + fixed[2];
+    return s;
+  }
+
+  function countryName(region) {
+    try {
+      const names = new Intl.DisplayNames([lang === "zh" ? "zh-CN" : lang], { type: "region" });
+      return names.of(region) || region;
+    } catch (e) {
+      return region;
+    }
+  }
+
+  // ---- session ----------------------------------------------------------------------
+
+  function loadSession() {
+    try {
+      return JSON.parse(store.getItem("cti.session") || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function saveSession(s) {
+    session = s;
+    if (s) store.setItem("cti.session", JSON.stringify(s));
+    else store.removeItem("cti.session");
+  }
+
+  function setLastSeq(seq) {
+    lastSeq = seq;
+    store.setItem("cti.last_seq", String(seq));
+  }
+
+  async function login(ev) {
+    ev.preventDefault();
+    setText("login-error", "");
+    const body = {
+      agent: $("login-agent").value.trim(),
+      password: $("login-password").value,
+      seat: $("login-seat").value.trim().toLowerCase(),
+    };
+    let resp;
+    try {
+      resp = await fetch("/api/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      setText("login-error", t("login_error"));
+      return;
+    }
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      setText("login-error", data.error === "invalid_credentials" ? t("login_failed") : t("login_error"));
+      return;
+    }
+    $("login-password").value = "";
+    localStorage.setItem("cti.seat", data.seat);
+    saveSession({ token: data.token, agent: data.agent, seat: data.seat });
+    setLastSeq(Number(data.last_seq) || 0);
+    calls.clear();
+    currentId = null;
+    notice = null;
+    everOpened = false;
+    connect();
+    render();
+  }
+
+  async function logout() {
+    if (session) {
+      fetch("/api/logout", { method: "POST", headers: { Authorization: "Bearer " + session.token } })
+        .catch(() => {});
+    }
+    endSession(null);
+  }
+
+  function endSession(messageKey) {
+    saveSession(null);
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+      socket = null;
+    }
+    calls.clear();
+    currentId = null;
+    setConn("offline");
+    setText("login-error", messageKey ? t(messageKey) : "");
+    render();
+  }
+
+  // ---- the socket -------------------------------------------------------------------
+
+  function connect() {
+    if (!session) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = proto + "//" + location.host + "/ws/agent?token=" +
+      encodeURIComponent(session.token) + "&last_seq=" + lastSeq;
+    setConn(everOpened ? "reconnecting" : "connecting");
+    const ws = new WebSocket(url);
+    socket = ws;
+    ws.onopen = () => {
+      retryMs = 500;
+      if (everOpened) resyncedAt = new Date();   // the server replays what we missed at once
+      everOpened = true;
+      setConn("live");
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      receive(msg);
+    };
+    ws.onclose = (ev) => {
+      if (socket !== ws) return;
+      socket = null;
+      if (ev.code === SESSION_ENDED) {
+        endSession("session_ended");
+        return;
+      }
+      setConn("reconnecting");
+      setTimeout(checkThenReconnect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+  }
+
+  // A refused upgrade looks the same as a network error to a WebSocket: ask over HTTP
+  // whether the token is still good before trying again.
+  async function checkThenReconnect() {
+    if (!session) return;
+    try {
+      const resp = await fetch("/ws/agent?token=" + encodeURIComponent(session.token));
+      if (resp.status === 401) {
+        endSession("session_ended");
+        return;
+      }
+    } catch (e) {
+      // server unreachable: keep trying
+    }
+    connect();
+  }
+
+  function receive(msg) {
+    const seq = Number(msg.seq);
+    if (!Number.isFinite(seq) || seq <= lastSeq) return;   // duplicate or stale: ignore
+    setLastSeq(seq);
+    const call = msg.call_id !== undefined ? calls.get(msg.call_id) : undefined;
+    switch (msg.type) {
+      case "pop":
+        calls.set(msg.call_id, { pop: msg, status: "ringing", at: Date.now(), chosen: 0 });
+        currentId = msg.call_id;
+        notice = null;
+        break;
+      case "retract":
+        if (call) {
+          calls.delete(msg.call_id);
+          if (currentId === msg.call_id) currentId = latestOpenCall();
+          notice = { key: "retract_notice", vars: { n: callerLabel(call.pop) } };
+        }
+        break;
+      case "answered":
+        if (call) {
+          call.status = "answered";
+          call.answeredAt = Date.now();
+          currentId = msg.call_id;
+        }
+        break;
+      case "completed":
+        if (call) {
+          call.status = "completed";
+          call.talk_s = msg.talk_s;
+          currentId = msg.call_id;
+        }
+        break;
+      case "state":
+        queuesText = (msg.queues || [])
+          .map((q) => q.queue + (q.paused ? " (" + t("paused") + ")" : ""))
+          .join(", ");
+        break;
+      case "resynced":
+        resyncedAt = new Date();
+        if (msg.reason === "history_truncated") {
+          calls.clear();
+          currentId = null;
+        }
+        break;
+      default:
+        return;
+    }
+    render();
+  }
+
+  function latestOpenCall() {
+    let best = null;
+    for (const [id, c] of calls) if (!best || c.at >= calls.get(best).at) best = id;
+    return best;
+  }
+
+  // ---- rendering --------------------------------------------------------------------
+
+  function setConn(state) {
+    connState = state;
+    renderConn();
+  }
+
+  function renderConn() {
+    $("conn").dataset.state = connState;
+    setText("conn-text", t("conn_" + connState));
+    const r = $("conn-resynced");
+    r.hidden = !resyncedAt;
+    if (resyncedAt) r.textContent = t("resynced_at", { t: hhmmss(resyncedAt) });
+  }
+
+  function callerLabel(pop) {
+    const c = (pop && pop.caller) || {};
+    return c.name || c.number || t("unknown_caller");
+  }
+
+  function isUnknownNumber(n) {
+    return !n || /^(<unknown>|unknown|anonymous|restricted|private)$/i.test(String(n).trim());
+  }
+
+  function render() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : lang;
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const b of document.querySelectorAll(".lang")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+    document.title = t("title");
+    renderConn();
+
+    const loggedIn = !!session;
+    $("login-view").hidden = loggedIn;
+    $("logout").hidden = !loggedIn;
+    $("who").hidden = !loggedIn;
+    if (loggedIn) setText("who", session.agent.name + " · " + session.seat);
+    if (!loggedIn) {
+      $("idle-view").hidden = true;
+      $("call-view").hidden = true;
+      if (!$("login-seat").value) $("login-seat").value = localStorage.getItem("cti.seat") || "";
+      return;
+    }
+    const call = currentId ? calls.get(currentId) : null;
+    $("idle-view").hidden = !!call;
+    $("call-view").hidden = !call;
+    $("notice").hidden = !notice;
+    if (notice) setText("notice", t(notice.key, notice.vars));
+    setText("queues", queuesText ? t("state_queues", { q: queuesText }) : "");
+    if (call) renderCall(call);
+  }
+
+  function renderCall(call) {
+    const pop = call.pop;
+    const caller = pop.caller || {};
+    $("call-status").dataset.status = call.status;
+    setText("call-status-text", t(call.status));
+    renderTimer(call);
+
+    const unknown = isUnknownNumber(caller.number) && !caller.normalized;
+    setText("caller-name", caller.name || (unknown ? t("unknown_caller") : ""));
+    setText("caller-number", unknown ? t("no_number") : formatPhone(caller.number));
+    const kind = $("caller-kind");
+    kind.hidden = true;
+    kind.className = "caller-kind";
+    if (caller.kind === "foreign") {
+      const code = CALLING_CODES[caller.region] ? "+" + CALLING_CODES[caller.region] + " " : "";
+      kind.textContent = t("foreign", { code, country: caller.region ? countryName(caller.region) : "" });
+      kind.classList.add("foreign");
+      kind.hidden = false;
+    } else if (unknown || caller.kind === "unknown") {
+      kind.textContent = t("unknown_caller");
+      kind.classList.add("unknown");
+      kind.hidden = false;
+    }
+    setText("caller-queue", t("queue", { q: pop.queue || "" }));
+
+    const residents = Array.isArray(pop.residents) ? pop.residents : [];
+    $("no-resident").hidden = residents.length > 0;
+    setText("no-resident", residents.length ? "" : t("not_registered"));
+    renderHousehold(call, residents);
+    $("resident").hidden = residents.length === 0;
+    if (residents.length) renderResident(residents[Math.min(call.chosen, residents.length - 1)]);
+    renderWrapup(call);
+  }
+
+  function renderTimer(call) {
+    let text = "";
+    if (call.status === "ringing") {
+      text = t("waited", { s: duration((Number(call.pop.waited_s) || 0) + (Date.now() - call.at) / 1000) });
+    } else if (call.status === "answered") {
+      text = t("talked", { s: duration((Date.now() - call.answeredAt) / 1000) });
+    } else if (call.status === "completed" && call.talk_s !== undefined && call.talk_s !== null) {
+      text = t("talk_total", { s: duration(call.talk_s) });
+    }
+    setText("call-timer", text);
+  }
+
+  function renderHousehold(call, residents) {
+    const box = $("household-people");
+    box.replaceChildren();
+    $("household").hidden = residents.length < 2;
+    if (residents.length < 2) return;
+    residents.forEach((r, i) => {
+      const b = el("button", "person" + (i === call.chosen ? " chosen" : ""));
+      b.type = "button";
+      b.setAttribute("aria-pressed", String(i === call.chosen));
+      b.append(el("span", "person-name", r.name), el("span", "person-age", ageText(r.age)));
+      b.addEventListener("click", () => {
+        call.chosen = i;
+        render();
+      });
+      box.append(b);
+    });
+  }
+
+  function ageText(age) {
+    return age === null || age === undefined ? "" : t("age", { n: age });
+  }
+
+  function renderResident(r) {
+    setText("resident-name", r.name);
+    setText("resident-age", ageText(r.age));
+    setText("resident-address", r.address);
+    const flags = $("resident-flags");
+    flags.replaceChildren();
+    for (const f of FLAGS) {
+      if ((r.flags || []).includes(f)) flags.append(el("span", "flag flag-" + f, t("flag_" + f)));
+    }
+    const list = $("kin-list");
+    list.replaceChildren();
+    const kin = Array.isArray(r.next_of_kin) ? r.next_of_kin : [];
+    $("kin-none").hidden = kin.length > 0;
+    for (const k of kin) {
+      const li = el("li", "kin-item");
+      const head = el("div", "kin-head");
+      head.append(el("span", "kin-name", k.name), el("span", "kin-relation", k.relation));
+      const phones = el("div", "kin-phones");
+      for (const p of k.phones || []) phones.append(el("span", "kin-phone", formatPhone(p)));
+      li.append(head, phones);
+      list.append(li);
+    }
+  }
+
+  function renderWrapup(call) {
+    const form = $("wrapup");
+    form.hidden = call.status !== "completed";
+    if (form.hidden) return;
+    form.dataset.callId = pop_id(call);
+    const box = $("outcomes");
+    box.replaceChildren();
+    for (const o of OUTCOMES) {
+      const label = el("label", "outcome");
+      const input = document.createElement("input");
+      input.type = "radio";
+      input.name = "outcome";
+      input.value = o;
+      input.checked = (call.outcome || "resolved") === o;
+      input.addEventListener("change", () => { call.outcome = o; });
+      label.append(input, el("span", null, t("outcome_" + o)));
+      box.append(label);
+    }
+    if (document.activeElement !== $("wrapup-note")) $("wrapup-note").value = call.note || "";
+    setText("wrapup-result", call.wrapupResult ? t(call.wrapupResult.key, call.wrapupResult.vars) : "");
+  }
+
+  function pop_id(call) {
+    return call.pop.call_id;
+  }
+
+  async function saveWrapup(ev) {
+    ev.preventDefault();
+    const call = currentId ? calls.get(currentId) : null;
+    if (!call || !session) return;
+    call.note = $("wrapup-note").value;
+    const body = { outcome: call.outcome || "resolved", note: call.note };
+    try {
+      const resp = await fetch("/api/calls/" + encodeURIComponent(call.pop.call_id) + "/wrapup", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
+        body: JSON.stringify(body),
+      });
+      const data = await resp.json().catch(() => ({}));
+      call.wrapupResult = resp.ok
+        ? { key: "saved" }
+        : { key: "save_failed", vars: { e: data.message || resp.status } };
+    } catch (e) {
+      call.wrapupResult = { key: "save_failed", vars: { e: String(e) } };
+    }
+    render();
+  }
+
+  // ---- start ------------------------------------------------------------------------
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("login-form").addEventListener("submit", login);
+    $("wrapup").addEventListener("submit", saveWrapup);
+    $("logout").addEventListener("click", logout);
+    for (const b of document.querySelectorAll(".lang")) {
+      b.addEventListener("click", () => {
+        lang = b.dataset.lang;
+        localStorage.setItem("cti.lang", lang);
+        render();
+      });
+    }
+    setInterval(() => {
+      const call = currentId ? calls.get(currentId) : null;
+      if (call && !$("call-view").hidden) renderTimer(call);
+    }, 1000);
+    render();
+    if (session) connect();
+  });
+})();
