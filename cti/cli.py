@@ -17,6 +17,8 @@ _COMMAND_MODULES = (
     "cti.ami.cli",
     "cti.db.cli",
     "locator.cli",
+    "seats.cli",
+    "cti.web.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

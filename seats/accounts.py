@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class AgentProfile:
     id: str
     name: str
     languages: tuple[str, ...]
+    home_seat: str | None = None
 
 
 def parse_languages(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -61,9 +63,18 @@ class MemoryAgentAccounts:
     def __init__(self) -> None:
         self._agents: dict[str, tuple[AgentProfile, str]] = {}
 
-    def add(self, agent_id: str, name: str, languages: str | Iterable[str], password: str) -> None:
+    def add(
+        self,
+        agent_id: str,
+        name: str,
+        languages: str | Iterable[str],
+        password: str,
+        home_seat: str | None = None,
+    ) -> None:
         """Create or replace an account (the password is hashed at once)."""
-        profile = AgentProfile(check_agent_id(agent_id), name.strip(), parse_languages(languages))
+        profile = AgentProfile(
+            check_agent_id(agent_id), name.strip(), parse_languages(languages), home_seat
+        )
         if not profile.name:
             raise AccountError("name must not be empty")
         self._agents[agent_id] = (profile, hash_password(password))
@@ -71,7 +82,8 @@ class MemoryAgentAccounts:
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:
         """The agent when the password matches, else None."""
         entry = self._agents.get(agent_id)
-        ok = verify_password(entry[1] if entry else None, password)
+        # argon2 takes tens of milliseconds of CPU: keep it off the event loop
+        ok = await asyncio.to_thread(verify_password, entry[1] if entry else None, password)
         return entry[0] if entry and ok else None
 
     async def get(self, agent_id: str) -> AgentProfile | None:

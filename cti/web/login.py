@@ -28,8 +28,8 @@ async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
     agent_id = text_field(body, "agent", max_len=64)
     password = text_field(body, "password", max_len=256)
-    seat = text_field(body, "seat", max_len=64).lower()
-    if seat_of_interface(seat) != seat:
+    seat = text_field(body, "seat", max_len=64, required=False).lower()
+    if seat and seat_of_interface(seat) != seat:
         raise BadRequest("`seat` must name a seat such as seat07", field="seat")
 
     profile = await app[ACCOUNTS].authenticate(agent_id, password)
@@ -37,6 +37,9 @@ async def login(request: web.Request) -> web.Response:
         app[METRICS].logins.labels("rejected").inc()
         log.info("login rejected: agent=%s seat=%s", agent_id, seat)
         raise InvalidCredentials("unknown agent or wrong password")
+    seat = seat or profile.home_seat or ""
+    if not seat:
+        raise BadRequest("`seat` is required (this agent has no home seat)", field="seat")
 
     change = app[SEATS].login(profile.id, seat)
     session = app[SESSIONS].issue(profile.id, seat)

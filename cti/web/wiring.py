@@ -1,15 +1,107 @@
-"""The real collaborators of `cti serve`, built and owned by the app's cleanup context."""
+"""The real collaborators of `cti serve`, built and owned by the app's cleanup context.
+
+Order on start: database (migrated), bus, seat directory, locator index, state service and
+its call-log writer, then the AMI client feeding the state service. Stopped in reverse.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-from cti.web.errors import ServiceUnavailable
+from cti.bus import make_bus
+from cti.db import create_engine, upgrade
+from cti.state import CallLog, CallTracker, StateService
+from cti.web.keys import ACCOUNTS, BUS, SEATS, SETTINGS, WRAPUPS
+from locator import Locator
+from seats import SeatDirectory
+from seats.store import SqlAgentAccounts
+
+log = logging.getLogger(__name__)
+
+
+def _fail_loudly(task: asyncio.Task[Any]) -> None:
+    """A background task that ends by itself takes the service down, never silently."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    log.critical("background task %s ended (%r): stopping the server", task.get_name(), exc)
+    # run_app turns SIGTERM into a graceful shutdown; an exception raised here would only
+    # be logged by the loop and the server would go on half-alive.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _owned(coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+    async def run() -> None:
+        await coro
+
+    task = asyncio.create_task(run(), name=name)
+    task.add_done_callback(_fail_loudly)
+    return task
 
 
 async def run_services(app: web.Application) -> AsyncIterator[None]:
-    """Start the database, bus, AMI client, state machine and locator; stop them on exit."""
-    raise ServiceUnavailable("the production wiring lands with cti.state")
-    yield
+    """Start the database, bus, locator, state service and AMI client; stop them on exit."""
+    settings = app[SETTINGS]
+    engine = create_engine(settings.database_url)
+    await upgrade(engine, "head")
+    bus = make_bus(settings)
+    seats = SeatDirectory()
+    locator = await Locator.open(engine, settings.locator)
+    state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
+    app[ACCOUNTS] = SqlAgentAccounts(engine)
+    app[BUS] = bus
+    app[WRAPUPS] = state
+    app[SEATS] = seats
+    tasks = [_owned(state.run(), "state-writer")]
+    stop_ami = await _start_ami(settings, state, tasks)
+    log.info(
+        "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port
+    )
+    try:
+        yield
+    finally:
+        await stop_ami()
+        for task in tasks:
+            task.remove_done_callback(_fail_loudly)
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await locator.close()
+        await bus.close()
+        await engine.dispose()
+
+
+async def _start_ami(
+    settings: Any, state: StateService, tasks: list[asyncio.Task[Any]]
+) -> Callable[[], Awaitable[None]]:
+    """Connect the AMI client (cti.ami.client) to the state service, when it is installed."""
+    try:
+        client_mod = importlib.import_module("cti.ami.client")
+    except ModuleNotFoundError:
+        log.error("cti.ami.client is not available: no calls will be tracked")
+
+        async def nothing() -> None:
+            return None
+
+        return nothing
+    client = client_mod.AMIClient(settings.ami)
+    client.subscribe(state.on_event)
+    client.on_resynced(state.on_resynced)
+    tasks.append(_owned(client.run(), "ami-client"))
+
+    async def stop() -> None:
+        close = getattr(client, "close", None)
+        if close is not None:
+            await close()
+
+    return stop

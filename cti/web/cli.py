@@ -1,0 +1,29 @@
+"""`cti serve`: the agent web server with the whole CTI stack behind it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from aiohttp import web
+
+
+def register(subparsers: Any) -> None:
+    """Add the `serve` command to the `cti` parser."""
+    serve = subparsers.add_parser("serve", help="run the CTI server (agent page, WebSocket)")
+    serve.add_argument("--host", help="listen address (default: settings' http.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: settings' http.port)")
+    serve.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from cti.cli import settings_from_args
+    from cti.web import create_app
+
+    settings = settings_from_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = args.host or settings.http.host
+    port = args.port if args.port is not None else settings.http.port
+    web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=5)
+    return 0

@@ -1,0 +1,70 @@
+"""Agent accounts in the database (the `agent` table)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from seats.accounts import AccountError, AgentProfile, check_agent_id, parse_languages
+from seats.models import Agent
+from seats.passwords import hash_password, needs_rehash, verify_password
+
+
+def _profile(row: Agent) -> AgentProfile:
+    return AgentProfile(row.id, row.name, parse_languages(row.languages), row.home_seat)
+
+
+class SqlAgentAccounts:
+    """`AgentAccounts` over the `agent` table."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def add(
+        self,
+        agent_id: str,
+        name: str,
+        languages: str | Iterable[str],
+        password: str,
+        home_seat: str | None = None,
+    ) -> tuple[AgentProfile, bool]:
+        """Create the account, or update name/languages/password; True when it was new."""
+        langs = parse_languages(languages)
+        if not name.strip():
+            raise AccountError("name must not be empty")
+        password_hash = hash_password(password)
+        async with self._sessions.begin() as session:
+            row = await session.get(Agent, check_agent_id(agent_id))
+            created = row is None
+            if row is None:
+                row = Agent(id=agent_id)
+                session.add(row)
+            row.name = name.strip()
+            row.languages = ",".join(langs)
+            row.password_hash = password_hash
+            row.home_seat = home_seat
+            row.active = True
+        return AgentProfile(agent_id, name.strip(), langs, home_seat), created
+
+    async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:
+        """The active agent when the password matches, else None."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Agent, agent_id)
+            stored = row.password_hash if row is not None and row.active else None
+            # argon2 takes tens of milliseconds of CPU: keep it off the event loop
+            if not await asyncio.to_thread(verify_password, stored, password) or row is None:
+                return None
+            if needs_rehash(row.password_hash):
+                row.password_hash = await asyncio.to_thread(hash_password, password)
+            return _profile(row)
+
+    async def get(self, agent_id: str) -> AgentProfile | None:
+        """The active agent's profile, or None."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(Agent).where(Agent.id == agent_id, Agent.active.is_(True))
+            )
+            return _profile(row) if row is not None else None
