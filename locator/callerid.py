@@ -39,6 +39,7 @@ _PLACEHOLDERS = frozenset(
 _SEPARATORS = re.compile(r"[\s\-./()\[\]]+")
 _MAX_DIGITS = 17  # E.164 is at most 15; allow "00" + 15
 _MIN_DIGITS = 5
+_MIN_INTERNATIONAL = 7  # country code + subscriber number: the shortest real ones have 7
 _ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "SG", "ZA", "PH", "IN"})
 _CHINESE_REGIONS = frozenset({"CN", "HK", "MO", "TW"})
 
@@ -139,6 +140,8 @@ def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None
             plus = True
         elif len(digits) in (7, 8) and digits[0] not in "01":
             digits = area_code + digits
+    if plus and len(digits) < _MIN_INTERNATIONAL:
+        return None
     try:
         number = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
     except phonenumbers.NumberParseException:
@@ -154,12 +157,11 @@ def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None
 def mask_number(number: str) -> str:
     """`number` with its middle digits replaced by `*`, for logs (`+86138****6789`).
 
-    Keeps at most the first three and last four digits and never more than a third of
-    them at each end, so short numbers are mostly masked too.
+    From 11 digits up it keeps the first three and the last four (as Chinese bills do);
+    shorter numbers keep a quarter at the front and a third at the back, so most is hidden.
     """
     total = sum(ch.isdigit() for ch in number)
-    head = min(3, total // 3)
-    tail = min(4, total // 3)
+    head, tail = (3, 4) if total >= 11 else (total // 4, total // 3)
     out: list[str] = []
     seen = 0
     for ch in number:

@@ -189,28 +189,23 @@ async def recompute_households(conn: AsyncConnection) -> None:
     )
     by_phone: dict[str, set[str]] = {}
     first_shared: dict[str, str] = {}
-    order: list[tuple[str, str]] = list(landline_rows.tuples())
+    order: list[tuple[str, str]] = [(e164, rid) for e164, rid in landline_rows]
     for e164, rid in order:
         by_phone.setdefault(e164, set()).add(rid)
     for e164, rid in order:
         if len(by_phone[e164]) > 1 and rid not in first_shared:
             first_shared[rid] = e164
     shared = set(first_shared.values())
-    known = dict((await conn.execute(select(Household.phone, Household.id))).tuples().all())
+    known = {p: h for p, h in await conn.execute(select(Household.phone, Household.id))}
     missing = sorted(shared - known.keys())
     if missing:
         await conn.execute(insert(Household), [{"phone": p} for p in missing])
-        known = dict((await conn.execute(select(Household.phone, Household.id))).tuples().all())
+        known = {p: h for p, h in await conn.execute(select(Household.phone, Household.id))}
     desired = {rid: known[phone] for rid, phone in first_shared.items()}
-    current = dict(
-        (
-            await conn.execute(
-                select(Resident.id, Resident.household_id).where(Resident.household_id.is_not(None))
-            )
-        )
-        .tuples()
-        .all()
+    with_household = select(Resident.id, Resident.household_id).where(
+        Resident.household_id.is_not(None)
     )
+    current = {rid: hid for rid, hid in await conn.execute(with_household)}
     changes = [
         {"rid": rid, "household_id": desired.get(rid)}
         for rid in sorted(desired.keys() | current.keys())
