@@ -59,11 +59,28 @@
     return p(date.getHours()) + ":" + p(date.getMinutes()) + ":" + p(date.getSeconds());
   }
 
+  // Numbers as an agent in China dials them: +86 numbers in national form (mobile grouped
+  // 3-4-4, landline with its area code), other countries with their code set apart.
   function formatPhone(raw) {
-    const s = String(raw || "");
-    if (/^1\d{10}$/.test(s)) return s.slice(0, 3) + " " + s.slice(3, 7) + " " + s.slice(7);
-    const fixed = /^(0\d{3})-?(\d{7,8})$/.exec(s);
-    if (fixed) return fixed[1] + "-" + fixed[2];
+    const s = String(raw || "").trim();
+    let national = null;
+    if (/^\+86\d+$/.test(s)) national = s.slice(3);
+    else if (/^\d+$/.test(s)) national = s.replace(/^0(?=1\d{10}$)/, "");
+    if (national !== null) {
+      if (/^1\d{10}$/.test(national)) {
+        return national.slice(0, 3) + " " + national.slice(3, 7) + " " + national.slice(7);
+      }
+      const landline = national.startsWith("0") ? national : "0" + national;
+      const area = /^0(10|2\d)/.test(landline) ? 3 : 4;
+      if (landline.length >= area + 7) return landline.slice(0, area) + "-" + landline.slice(area);
+      return s;
+    }
+    const intl = /^\+(\d+)$/.exec(s);
+    if (intl) {
+      const codes = Object.values(CALLING_CODES).sort((a, b) => b.length - a.length);
+      const code = codes.find((c) => intl[1].startsWith(c));
+      if (code) return "+" + code + " " + intl[1].slice(code.length);
+    }
     return s;
   }
 

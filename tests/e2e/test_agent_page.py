@@ -1,0 +1,134 @@
+"""A real Chromium looks at /agent while the recordings are replayed through the stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from cti.state import PopDue, pop_message
+from cti.web.keys import HUB
+from cti.web.sockets import CLOSE_GOING_AWAY
+from tests.e2e.conftest import Stack, log_in, recording_events, shot
+
+pytestmark = pytest.mark.browser
+
+
+async def test_pop_appears_at_ring_then_answered_completed_and_wrapup_saved(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    events = recording_events(traces_dir / "03-call-answered.ami")
+    ring = next(i for i, e in enumerate(events) if e.name == "AgentCalled")
+    for event in events[: ring + 1]:
+        await stack.state.on_event(event)
+
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "ringing")
+    await expect(page.locator("#caller-name")).to_have_text("张先生")
+    await expect(page.locator("#household .person")).to_have_count(2)
+    await expect(page.locator("#resident-name")).to_have_text("张建国")
+    await expect(page.locator("#resident-flags")).to_contain_text("空巢")
+    await expect(page.locator("#kin-list li").first).to_contain_text("张明")
+    await expect(page.locator("#kin-list li").first).to_contain_text("儿子")
+    await expect(page.locator("#kin-list li").first).to_contain_text("139 5351 2345")
+    await page.screenshot(path=shot("agent-pop-ringing-zh.png"))
+
+    await page.locator("#household .person").nth(1).click()
+    await expect(page.locator("#resident-name")).to_have_text("王桂兰")
+
+    for event in events[ring + 1 :]:
+        await stack.state.on_event(event)
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "completed")
+    await expect(page.locator("#wrapup")).to_be_visible()
+    await page.locator("#outcomes input[value=handed_over]").check()
+    await page.fill("#wrapup-note", "转社区网格员上门看望")
+    await page.click("#wrapup button[type=submit]")
+    await expect(page.locator("#wrapup-result")).to_have_text("已保存")
+    await page.screenshot(path=shot("agent-completed-wrapup-zh.png"))
+
+
+async def test_caller_supplied_markup_is_shown_literally_and_never_runs(
+    stack: Stack, page: Page
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    evil = "<img src=x onerror=alert(1)>"
+    await stack.bus.publish(
+        "a07",
+        {
+            "type": "pop",
+            "call_id": "evil-1",
+            "queue": "q-zh<script>alert(2)</script>",
+            "caller": {
+                "number": "13800000000",
+                "normalized": None,
+                "name": evil,
+                "kind": "domestic",
+            },
+            "residents": [
+                {
+                    "id": "X1",
+                    "name": "<b onmouseover=alert(3)>王</b>",
+                    "age": 80,
+                    "address": "<iframe src=javascript:alert(4)>",
+                    "flags": ["lives_alone"],
+                    "next_of_kin": [{"name": evil, "relation": "<i>子</i>", "phones": ["<a>"]}],
+                }
+            ],
+            "waited_s": 0,
+        },
+    )
+    await expect(page.locator("#caller-name")).to_have_text(evil)
+    await expect(page.locator("#resident-name")).to_have_text("<b onmouseover=alert(3)>王</b>")
+    await expect(page.locator("#resident-address")).to_have_text("<iframe src=javascript:alert(4)>")
+    await expect(page.locator(".kin-name")).to_have_text(evil)
+    await page.locator("#resident-name").hover()
+    assert await page.locator("main img, main iframe, main b, main script, main i").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    await page.screenshot(path=shot("agent-xss-literal.png"))
+
+
+async def test_foreign_korean_caller_in_korean_with_flags(stack: Stack, page: Page) -> None:
+    await log_in(page, stack.url, "a31", "seat31")
+    await page.click("button.lang[data-lang=ko]")
+    match = stack.locator.lookup("+821012345678")
+    due = PopDue("a31", "seat31", "kr-1", "q-ko", "+821012345678", "Kim", 12.0)
+    await stack.bus.publish("a31", pop_message(due, match))
+    await expect(page.locator("#caller-kind")).to_contain_text("+82")
+    await expect(page.locator("#caller-kind")).to_contain_text("해외 번호")
+    await expect(page.locator("#resident-name")).to_have_text("金顺子")
+    await expect(page.locator("#call-status-text")).to_have_text("전화 수신 중")
+    await page.screenshot(path=shot("agent-pop-foreign-ko.png"))
+    await page.click("button.lang[data-lang=en]")
+    await expect(page.locator("#caller-kind")).to_contain_text("Foreign number (+82")
+    await page.screenshot(path=shot("agent-pop-foreign-en.png"))
+
+
+async def test_unknown_caller_state_and_lives_alone_flags(stack: Stack, page: Page) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    due = PopDue("a07", "seat07", "u-1", "q-zh", "<unknown>", None, 3.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("<unknown>")))
+    await expect(page.locator("#caller-kind")).to_have_text("未知来电")
+    await expect(page.locator("#no-resident")).to_be_visible()
+    await page.screenshot(path=shot("agent-unknown-caller-zh.png"))
+    due = PopDue("a07", "seat07", "l-1", "q-zh", "05356891234", "刘", 3.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356891234")))
+    for flag in ("独居", "空巢", "失独"):
+        await expect(page.locator("#resident-flags")).to_contain_text(flag)
+    await page.screenshot(path=shot("agent-pop-flags-zh.png"))
+
+
+async def test_indicator_shows_reconnecting_then_resynced_and_misses_nothing(
+    stack: Stack, page: Page
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await expect(page.locator("#conn-resynced")).to_be_hidden()
+    # The server goes away (1001, as on a restart); a pop is published while the page is out.
+    await stack.app[HUB].close_all(CLOSE_GOING_AWAY, "test restart")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    due = PopDue("a07", "seat07", "missed-1", "q-zh", "05356683318", "张先生", 5.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356683318")))
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#conn-resynced")).to_contain_text("已于")
+    await expect(page.locator("#resident-name")).to_have_text("张建国")
+    await page.screenshot(path=shot("agent-resynced-zh.png"))
