@@ -84,13 +84,18 @@ async def stack(tmp_path: Path, registry_sample: Path, aiohttp_server: Any) -> A
         await engine.dispose()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium_path,
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
