@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
 
 
 class Refreshable(Protocol):
@@ -14,7 +17,7 @@ class Refreshable(Protocol):
     @property
     def engine(self) -> AsyncEngine: ...
 
-    async def refresh(self) -> None: ...
+    async def on_registry_changed(self) -> None: ...
 
 
 _LISTENERS: weakref.WeakSet[Refreshable] = weakref.WeakSet()
@@ -38,4 +41,8 @@ async def notify_registry_changed(engine: AsyncEngine) -> None:
     """Refresh every listener that reads the same database as `engine`, before returning."""
     for listener in list(_LISTENERS):
         if _same_database(listener.engine, engine):
-            await listener.refresh()
+            try:
+                await listener.on_registry_changed()
+            except Exception:
+                # The save is committed; a stale index catches up on its next version poll.
+                log.exception("refreshing an index after a registry change failed")

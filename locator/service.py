@@ -46,11 +46,13 @@ class Locator:
         self._version = -1
         self._built_on: date | None = None
         self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     async def open(cls, engine: AsyncEngine, settings: LocatorSettings) -> Locator:
         """Build the index from the database (migrated to at least `0001_registry`)."""
         locator = cls(engine, settings)
+        locator._loop = asyncio.get_running_loop()
         await locator.refresh()
         listen(locator)
         return locator
@@ -101,6 +103,14 @@ class Locator:
             self._index, self._residents = index, count
             self._version, self._built_on = version, today
         log.info("registry index built: %d residents, version %d", count, version)
+
+    async def on_registry_changed(self) -> None:
+        """Called after a save in this process: rebuild now if we live on the same loop.
+
+        A Locator on another thread's loop is left to its version poll (`watch`).
+        """
+        if asyncio.get_running_loop() is self._loop:
+            await self.refresh()
 
     async def refresh_if_changed(self) -> bool:
         """Rebuild when another process changed the registry (or the day changed)."""
