@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings
-from cti.state import CallLogEntry
 from locator import Locator
 from tests.component.state.registry import import_sample
 
@@ -20,10 +19,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated SQLite database in tmp_path."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cti.sqlite3'}")
     await upgrade(engine, "head")
-    async with engine.begin() as conn:
-        # Until the 0002_agents revision is in, 0003_call_log cannot chain: make the table
-        # from the model (the migration test checks both agree).
-        await conn.run_sync(CallLogEntry.__table__.create, checkfirst=True)
     yield engine
     await engine.dispose()
 

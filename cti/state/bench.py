@@ -1,0 +1,418 @@
+"""Benchmark: screen-pop latency from the AMI wire to the agent's WebSocket.
+
+Run through `scripts/bench-pop`. Two processes, one monotonic clock (CLOCK_MONOTONIC is
+system-wide on Linux, so timestamps compare across them):
+
+- the driver (this process, `main`): an AMI peer that replays the server bytes of
+  `08-burst-60-calls.ami` as fast as the socket takes them, noting the moment the last byte of
+  each `AgentCalled` was handed to the kernel; and N agent clients, each logged in through
+  `POST /api/login` at a seat and holding a real WebSocket on `/ws/agent`, noting the moment
+  each pop frame arrives;
+- the server (`serve`): the CTI stack as production wires it — the AMI stream read and parsed,
+  `StateService` (tracker, real Locator over the archive sample in SQLite, call log), the bus,
+  and the web app from `cti.web.create_app` on a real port. Its RSS is read from /proc.
+
+Baseline, measured in the same run: the same peer and bytes to a bare reader in the server
+process that only parses and answers with a timestamp per AgentCalled (the floor set by TCP,
+the event loop and the parser). The ratio says what state + locator + bus + WebSocket add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from cti.ami.protocol import AMIParser, Event, encode_greeting
+from cti.ami.trace import server_bytes
+
+DEFAULT_TRACE = Path(__file__).resolve().parents[3] / "shared/asterisk-traces/08-burst-60-calls.ami"
+DEFAULT_REGISTRY = Path(__file__).resolve().parents[3] / "shared/registry/sample-residents.csv"
+PASSWORD = "bench-only"
+
+
+# --- the AMI peer (driver side) --------------------------------------------------------------
+
+
+def burst_messages(trace: Path) -> list[tuple[bytes, str | None]]:
+    """The recording's server stream cut into messages: (bytes, Uniqueid if AgentCalled)."""
+    data = server_bytes(trace.read_bytes())
+    greeting_end = data.index(b"\n") + 1
+    body = data[greeting_end:]
+    out: list[tuple[bytes, str | None]] = []
+    start = 0
+    parser = AMIParser(expect_greeting=False)
+    while True:
+        end = body.find(b"\r\n\r\n", start)
+        if end < 0:
+            break
+        raw = body[start : end + 4]
+        start = end + 4
+        parser.feed(raw)
+        called = None
+        for message in parser.messages():
+            if isinstance(message, Event) and message.name == "AgentCalled":
+                called = message.get("Uniqueid")
+        out.append((raw, called))
+    return out
+
+
+class Peer:
+    """A TCP server that replays the burst to the first connection when told to."""
+
+    def __init__(self, messages: list[tuple[bytes, str | None]], rate: float | None) -> None:
+        self.messages = messages
+        self.rate = rate  # messages per second; None: as fast as the socket takes them
+        self.written: dict[str, int] = {}
+        self.connected = asyncio.Event()
+        self.go = asyncio.Event()
+        self.done = asyncio.Event()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(encode_greeting())
+        await writer.drain()
+        self.connected.set()
+        await self.go.wait()
+        self.written.clear()
+        transport = writer.transport
+        start = time.monotonic()
+        for i, (raw, called) in enumerate(self.messages):
+            if self.rate is not None:
+                delay = start + i / self.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            writer.write(raw)
+            if called is not None:
+                self.written[called] = time.monotonic_ns()
+            if transport.get_write_buffer_size() > 256 * 1024:
+                await writer.drain()
+        await writer.drain()
+        self.done.set()
+        await reader.read()  # hold the connection until the server goes
+        writer.close()
+
+
+# --- the server process ----------------------------------------------------------------------
+
+
+class OpenAccounts:
+    """Bench accounts: every agent id exists and `PASSWORD` opens it (no argon2 per login)."""
+
+    async def authenticate(self, agent_id: str, password: str) -> Any:
+        return await self.get(agent_id) if password == PASSWORD else None
+
+    async def get(self, agent_id: str) -> Any:
+        from seats import AgentProfile
+
+        return AgentProfile(id=agent_id, name=agent_id, languages=("zh",))
+
+
+async def _read_ami(host: str, port: int, on_event: Any) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    parser = AMIParser()
+    try:
+        while data := await reader.read(65536):
+            parser.feed(data)
+            for message in parser.messages():
+                if isinstance(message, Event):
+                    await on_event(message)
+    finally:
+        writer.close()
+
+
+async def serve(peer_port: int, baseline: bool, bus_kind: str) -> None:
+    """The server process: prints `http <port>` then runs until stdin closes."""
+    from aiohttp import web
+
+    from cti.bus import Bus, InProcessBus, RedisBus
+    from cti.db import create_engine, upgrade
+    from cti.settings import LocatorSettings, Settings
+    from cti.state import CallLog, CallTracker, StateService
+    from cti.web import WebServices, create_app
+    from locator import Locator, save_residents
+    from locator.importer import parse_file
+    from seats import SeatDirectory
+
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+
+    if baseline:
+        seen: list[tuple[str, int]] = []
+
+        async def note(event: Event) -> None:
+            if event.name == "AgentCalled":
+                seen.append((event["Uniqueid"], time.monotonic_ns()))
+
+        task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, note))
+        print("http 0", flush=True)
+        await stdin.readline()  # the driver says the burst is written
+        await asyncio.sleep(0.5)
+        print("seen " + json.dumps(seen), flush=True)
+        await stdin.read()
+        task.cancel()
+        return
+
+    tmp = tempfile.TemporaryDirectory()
+    engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}")
+    await upgrade(engine)
+    await save_residents(engine, parse_file(DEFAULT_REGISTRY, LocatorSettings()).records)
+    locator = await Locator.open(engine, LocatorSettings())
+    bus: Bus
+    if bus_kind == "redis":
+        bus = RedisBus.from_url("redis://127.0.0.1:6379/0", prefix=f"bench:{os.getpid()}:")
+    else:
+        bus = InProcessBus()
+    seats = SeatDirectory()
+    state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
+    services = WebServices(accounts=OpenAccounts(), bus=bus, wrapups=state, seats=seats)
+    app = create_app(Settings(), services)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    writer_task = asyncio.create_task(state.run())
+    ami_task: asyncio.Task[None] | None = None
+    print(f"http {port}", flush=True)
+    while line := (await stdin.readline()).decode().strip():
+        if line == "connect-ami":
+            ami_task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, state.on_event))
+            print("ok", flush=True)
+    await state.flush()
+    for owned in (ami_task, writer_task):
+        if owned is not None:
+            owned.cancel()
+    await runner.cleanup()
+    await locator.close()
+    await bus.close()
+    await engine.dispose()
+    tmp.cleanup()
+
+
+# --- the driver --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    latencies_ms: list[float]
+    pops: int
+    expected: int
+    rss_mb: float | None
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident set size of `pid` in MB, from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def _spawn(peer_port: int, baseline: bool, bus_kind: str) -> asyncio.subprocess.Process:
+    args = ["-m", "cti.state.bench", "serve", "--peer-port", str(peer_port), "--bus", bus_kind]
+    if baseline:
+        args.append("--baseline")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+
+
+async def _line(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stdout is not None
+    return (await asyncio.wait_for(proc.stdout.readline(), 120)).decode().strip()
+
+
+async def _send(proc: asyncio.subprocess.Process, text: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(text.encode() + b"\n")
+    await proc.stdin.drain()
+
+
+async def _agent(
+    session: aiohttp.ClientSession,
+    base: str,
+    agent: str,
+    seat: str,
+    received: dict[str, int],
+    ready: asyncio.Queue[str],
+    all_in: asyncio.Event,
+    expected: int,
+) -> None:
+    resp = await session.post(
+        f"{base}/api/login", json={"agent": agent, "password": PASSWORD, "seat": seat}
+    )
+    resp.raise_for_status()
+    token = (await resp.json())["token"]
+    async with session.ws_connect(f"{base}/ws/agent?token={token}&last_seq=0") as ws:
+        await ready.put(agent)
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                break
+            at = time.monotonic_ns()
+            message = json.loads(frame.data)
+            if message.get("type") == "pop":
+                received.setdefault(message["call_id"], at)
+                if len(received) >= expected:
+                    all_in.set()
+
+
+async def run_once(
+    agents: int, trace: Path, bus_kind: str, baseline: bool, rate: float | None
+) -> Result:
+    """One measured replay with `agents` connected (or the bare-reader baseline)."""
+    peer = Peer(burst_messages(trace), rate)
+    expected = sum(1 for _, called in peer.messages if called)
+    server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
+    peer_port = server.sockets[0].getsockname()[1]
+    proc = await _spawn(peer_port, baseline, bus_kind)
+    received: dict[str, int] = {}
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        http_port = int((await _line(proc)).split()[1])
+        if baseline:
+            await peer.connected.wait()
+            peer.go.set()
+            await peer.done.wait()
+            await _send(proc, "written")
+            seen = json.loads((await _line(proc)).split(" ", 1)[1])
+            received = {uid: at for uid, at in seen}
+            rss = None
+        else:
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                ready: asyncio.Queue[str] = asyncio.Queue()
+                all_in = asyncio.Event()
+                base = f"http://127.0.0.1:{http_port}"
+                for n in range(1, agents + 1):
+                    agent, seat = f"bench{n:04d}", f"seat{n:02d}"
+                    client = _agent(session, base, agent, seat, received, ready, all_in, expected)
+                    tasks.append(asyncio.create_task(client))
+                for _ in range(agents):
+                    await asyncio.wait_for(ready.get(), 60)
+                await _send(proc, "connect-ami")
+                await _line(proc)
+                await peer.connected.wait()
+                peer.go.set()
+                await peer.done.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_in.wait(), 10)
+                rss = rss_mb(proc.pid)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        server.close()
+    latencies = [
+        (received[uid] - peer.written[uid]) / 1e6 for uid in peer.written if uid in received
+    ]
+    return Result(latencies, len(received), expected, rss)
+
+
+def _pct(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def report(label: str, result: Result, base: Result | None) -> dict[str, float]:
+    """Print one line of figures (and ratios against the baseline); return the figures."""
+    lat = result.latencies_ms
+    figures = {
+        "p50": statistics.median(lat),
+        "p99": _pct(lat, 99),
+        "max": max(lat),
+    }
+    line = (
+        f"{label:<24} pops {result.pops}/{result.expected}  "
+        f"p50 {figures['p50']:.2f} ms  p99 {figures['p99']:.2f} ms  max {figures['max']:.2f} ms"
+    )
+    if base is not None:
+        b50, b99 = statistics.median(base.latencies_ms), _pct(base.latencies_ms, 99)
+        line += f"  (x{figures['p50'] / b50:.1f} / x{figures['p99'] / b99:.1f} of baseline)"
+    if result.rss_mb is not None:
+        line += f"  server RSS {result.rss_mb:.0f} MB"
+    print(line, flush=True)
+    return figures
+
+
+async def pooled(
+    repeat: int, agents: int, args: argparse.Namespace, baseline: bool, rate: float | None
+) -> Result:
+    """`repeat` runs with their latencies pooled (the machine is shared: one run is noisy)."""
+    runs = [await run_once(agents, args.trace, args.bus, baseline, rate) for _ in range(repeat)]
+    rss = [r.rss_mb for r in runs if r.rss_mb is not None]
+    return Result(
+        [x for r in runs for x in r.latencies_ms],
+        sum(r.pops for r in runs),
+        sum(r.expected for r in runs),
+        max(rss) if rss else None,
+    )
+
+
+async def amain(args: argparse.Namespace) -> int:
+    failed = False
+    paces: list[tuple[str, float | None]] = []
+    if args.pace in ("burst", "both"):
+        paces.append(("burst", None))
+    if args.pace in ("paced", "both"):
+        paces.append(("paced", args.rate))
+    print(f"load average at start: {os.getloadavg()[0]:.1f}; {args.repeat} run(s) pooled each")
+    for pace, rate in paces:
+        print(f"-- {pace}" + (f" ({rate:.0f} messages/s)" if rate else " (as fast as possible)"))
+        base = await pooled(args.repeat, 0, args, True, rate)
+        report("baseline (parse only)", base, None)
+        for agents in args.agents:
+            result = await pooled(args.repeat, agents, args, False, rate)
+            report(f"{agents} agents ({args.bus})", result, base)
+            failed |= result.pops != result.expected
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`scripts/bench-pop [--agents 52 1000] [--bus memory|redis]`, or the server side."""
+    parser = argparse.ArgumentParser(prog="bench-pop")
+    sub = parser.add_subparsers(dest="mode")
+    srv = sub.add_parser("serve")
+    srv.add_argument("--peer-port", type=int, required=True)
+    srv.add_argument("--baseline", action="store_true")
+    srv.add_argument("--bus", choices=["memory", "redis"], default="memory")
+    parser.add_argument("--agents", type=int, nargs="+", default=[52, 1000])
+    parser.add_argument("--bus", choices=["memory", "redis"], default="memory")
+    parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
+    # The recording: 60 calls originated in 3 s, 7,000 server messages (with the list
+    # replies) in about 3.6 s on the real Asterisk: ~2,000 messages/s.
+    parser.add_argument("--rate", type=float, default=2000.0, help="paced replay, messages/s")
+    parser.add_argument("--pace", choices=["burst", "paced", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.mode == "serve":
+        asyncio.run(serve(args.peer_port, args.baseline, args.bus))
+        return 0
+    return asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

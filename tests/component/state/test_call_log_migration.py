@@ -1,0 +1,55 @@
+"""The 0003_call_log revision makes the table the model describes, and undoes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from cti.db import create_engine, current_revision, upgrade
+from cti.state import CallLogEntry
+
+
+def _columns(sync_conn: sa.Connection) -> dict[str, bool]:
+    return {c["name"]: c["nullable"] for c in sa.inspect(sync_conn).get_columns("call_log")}
+
+
+def _tables(sync_conn: sa.Connection) -> set[str]:
+    return set(sa.inspect(sync_conn).get_table_names())
+
+
+async def test_migration_creates_the_call_log_the_model_describes(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
+    try:
+        await upgrade(engine)
+        assert await current_revision(engine) == "0003_call_log"
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(_columns)
+        model = {c.name: bool(c.nullable) for c in CallLogEntry.__table__.columns}
+        assert columns == model
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_removes_only_the_call_log(tmp_path: Path) -> None:
+    from alembic import command
+
+    from cti.db.migrate import alembic_config
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'd.sqlite3'}")
+    try:
+        await upgrade(engine)
+
+        def down(sync_conn: sa.Connection) -> set[str]:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = sync_conn
+            command.downgrade(cfg, "0002_agents")
+            return _tables(sync_conn)
+
+        async with engine.begin() as conn:
+            tables = await conn.run_sync(down)
+        assert "call_log" not in tables
+        assert "resident" in tables
+        assert await current_revision(engine) == "0002_agents"
+    finally:
+        await engine.dispose()
