@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
+from alembic import command
 
 from cti.db import create_engine, current_revision, upgrade
+from cti.db.migrate import alembic_config
 from cti.state import CallLogEntry
 
 
@@ -18,8 +18,8 @@ def _tables(sync_conn: sa.Connection) -> set[str]:
     return set(sa.inspect(sync_conn).get_table_names())
 
 
-async def test_migration_creates_the_call_log_the_model_describes(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
+async def test_migration_creates_the_call_log_the_model_describes(db_url: str) -> None:
+    engine = create_engine(db_url)
     try:
         await upgrade(engine)
         assert await current_revision(engine) == "0003_call_log"
@@ -31,12 +31,8 @@ async def test_migration_creates_the_call_log_the_model_describes(tmp_path: Path
         await engine.dispose()
 
 
-async def test_downgrade_removes_only_the_call_log(tmp_path: Path) -> None:
-    from alembic import command
-
-    from cti.db.migrate import alembic_config
-
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'd.sqlite3'}")
+async def test_downgrade_removes_only_the_call_log(db_url: str) -> None:
+    engine = create_engine(db_url)
     try:
         await upgrade(engine)
 
