@@ -45,7 +45,8 @@ async def test_pop_appears_at_ring_then_answered_completed_and_wrapup_saved(
     await page.fill("#wrapup-note", "转社区网格员上门看望")
     await page.click("#wrapup button[type=submit]")
     await expect(page.locator("#wrapup-result")).to_have_text("已保存")
-    await page.screenshot(path=shot("agent-completed-wrapup-zh.png"))
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky bar belongs at the top
+    await page.screenshot(path=shot("agent-completed-wrapup-zh.png"), full_page=True)
 
 
 async def test_caller_supplied_markup_is_shown_literally_and_never_runs(
