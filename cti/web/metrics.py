@@ -20,9 +20,6 @@ class WebMetrics:
         self.messages_sent = Counter(
             "cti_agent_messages_sent", "Messages written to agent WebSockets", ["type"], registry=r
         )
-        self.replayed = Counter(
-            "cti_agent_messages_replayed", "Messages replayed after a reconnect", registry=r
-        )
         self.dropped_sockets = Counter(
             "cti_agent_sockets_dropped", "Sockets dropped for not reading", ["reason"], registry=r
         )
