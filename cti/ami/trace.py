@@ -54,7 +54,7 @@ def split_trace(data: bytes) -> list[Segment]:
     action: list[Header] = []
     for line in data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"):
         if line.startswith(CLIENT_PREFIX) or line == b">>>":
-            body = line[len(CLIENT_PREFIX):].decode("utf-8")
+            body = line[len(CLIENT_PREFIX) :].decode("utf-8")
             if body:
                 key, _, value = body.partition(":")
                 action.append((key, value.removeprefix(" ")))
