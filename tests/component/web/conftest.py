@@ -1,15 +1,18 @@
-"""A real aiohttp server with the real in-process bus and in-memory agent accounts."""
+"""A real aiohttp server on the real bus (in-process, and Redis on 127.0.0.1:6379), with
+in-memory agent accounts."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from cti.bus import InProcessBus
+from cti.bus import Bus, InProcessBus, RedisBus
 from cti.settings import Settings
 from cti.web import SocketLimits, WebServices, create_app
 from seats import MemoryAgentAccounts, SeatDirectory
@@ -33,7 +36,7 @@ class RecordedWrapups:
 @dataclass
 class Stack:
     client: TestClient[Any, Any]
-    bus: InProcessBus
+    bus: Bus
     seats: SeatDirectory
     wrapups: RecordedWrapups
 
@@ -58,10 +61,32 @@ def accounts() -> MemoryAgentAccounts:
     return store
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def bus_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def make_stack(aiohttp_client: Any, accounts: MemoryAgentAccounts) -> MakeStack:
-    async def make(limits: SocketLimits | None = None, bus: InProcessBus | None = None) -> Stack:
-        bus = bus or InProcessBus(history=500, subscriber_queue=10_000)
+async def make_stack(
+    aiohttp_client: Any, accounts: MemoryAgentAccounts, bus_kind: str
+) -> AsyncIterator[MakeStack]:
+    prefix = f"test-web:{uuid.uuid4().hex}:"
+    buses: list[RedisBus] = []
+
+    async def make(limits: SocketLimits | None = None, history: int = 500) -> Stack:
+        bus: Bus
+        if bus_kind == "redis":
+            redis_bus = RedisBus.from_url(
+                REDIS_URL, prefix=prefix, history=history, subscriber_queue=10_000
+            )
+            buses.append(redis_bus)
+            bus = redis_bus
+        else:
+            bus = InProcessBus(history=history, subscriber_queue=10_000)
         seats = SeatDirectory()
         wrapups = RecordedWrapups()
         services = WebServices(accounts=accounts, bus=bus, wrapups=wrapups, seats=seats)
@@ -69,7 +94,15 @@ async def make_stack(aiohttp_client: Any, accounts: MemoryAgentAccounts) -> Make
         client = await aiohttp_client(app)
         return Stack(client, bus, seats, wrapups)
 
-    return make
+    yield make
+    for redis_bus in buses:
+        await redis_bus.close()
+    if buses:
+        client = aioredis.Redis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
 
 
 def pop(call_id: str, name: str = "张先生", pad: int = 0) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
-from cti.bus import InProcessBus
 from cti.web import SocketLimits
 from tests.component.web.conftest import MakeStack, Stack, pop
 
@@ -105,7 +104,7 @@ async def test_login_last_seq_catches_a_pop_published_before_connect(
 
 
 async def test_truncated_history_is_announced_before_the_replay(make_stack: MakeStack) -> None:
-    stack = await make_stack(bus=InProcessBus(history=5, subscriber_queue=100))
+    stack = await make_stack(history=5)
     s = await stack.login("a07", "seat07")
     for i in range(12):
         await stack.bus.publish("a07", pop(f"c{i}"))
