@@ -105,16 +105,29 @@ def _normalize(raw: str, region: str, area_code: str) -> CallerId:
     e164 = to_e164(raw, region, area_code)
     if e164 is None:
         return unknown_caller(raw)
-    country_code = phonenumbers.parse(e164, None).country_code or 0
-    code = phonenumbers.region_code_for_country_code(country_code)
-    country = None if code in (None, "ZZ", "001") else code
-    home_cc = phonenumbers.country_code_for_region(region)
-    kind: CallerKind = "domestic" if country_code == home_cc else "foreign"
-    return CallerId(raw, e164, kind, country, language_for_region(country))
+    return CallerId(raw, e164, *caller_facts(e164, region))
 
 
-def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None:
-    """The E.164 form of `raw`, or None when it is not a possible phone number."""
+@lru_cache(maxsize=1024)
+def caller_facts(e164: str, home_region: str = "CN") -> tuple[CallerKind, str | None, str | None]:
+    """(kind, region, suggested_language) of a valid E.164 number, without parsing it.
+
+    Country calling codes are prefix-free, so the first 1-3 digits that are a known code
+    are the country's.
+    """
+    home_cc = phonenumbers.country_code_for_region(home_region)
+    for size in (1, 2, 3):
+        code = int(e164[1 : 1 + size]) if e164[1 : 1 + size].isdigit() else -1
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+        if regions:
+            region = regions[0] if regions[0] not in ("ZZ", "001") else None
+            kind: CallerKind = "domestic" if code == home_cc else "foreign"
+            return kind, region, language_for_region(region)
+    return "foreign", None, None
+
+
+def _clean(raw: str, region: str, area_code: str) -> tuple[bool, str] | None:
+    """(international?, digits) after folding and dropping separators; None for garbage."""
     text = unicodedata.normalize("NFKC", raw).strip().strip("\"'")
     if len(text) > 64 or text.lower() in _PLACEHOLDERS:
         return None
@@ -130,11 +143,10 @@ def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None
         return None
     if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
         return None
-    home_cc = phonenumbers.country_code_for_region(region)
     if not plus:
         if digits.startswith("00"):
             plus, digits = True, digits[2:]
-        elif home_cc == 86 and digits.startswith("86") and len(digits) in (12, 13):
+        elif region == "CN" and digits.startswith("86") and len(digits) in (12, 13):
             # "865356683318" / "8613805356789": the country code without "+"; no Chinese
             # national number is 12-13 digits long, so this cannot be a local number.
             plus = True
@@ -142,6 +154,31 @@ def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None
             digits = area_code + digits
     if plus and len(digits) < _MIN_INTERNATIONAL:
         return None
+    return plus, digits
+
+
+def candidate_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None:
+    """A cheap guess at the E.164 form of `raw`, with no numbering-plan check.
+
+    For the Locator's fast path: when the guess is a number the registry holds (so a valid
+    one), it is what `to_e164` would return. Anything else must go through `to_e164`.
+    """
+    cleaned = _clean(raw, region, area_code)
+    if cleaned is None:
+        return None
+    plus, digits = cleaned
+    if plus:
+        return "+" + digits
+    national = digits[1:] if digits.startswith("0") else digits
+    return f"+{phonenumbers.country_code_for_region(region)}{national}"
+
+
+def to_e164(raw: str, region: str = "CN", area_code: str = "0535") -> str | None:
+    """The E.164 form of `raw`, or None when it is not a possible phone number."""
+    cleaned = _clean(raw, region, area_code)
+    if cleaned is None:
+        return None
+    plus, digits = cleaned
     try:
         number = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
     except phonenumbers.NumberParseException:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cti.settings import LocatorSettings
 from locator import CallerId, mask_number, normalize_caller_id
+from locator.callerid import candidate_e164, to_e164
 
 SETTINGS = LocatorSettings()
 
@@ -144,3 +145,16 @@ def test_a_masked_number_never_shows_all_its_digits(number: str) -> None:
     masked = mask_number(number)
     assert len(masked) == len(number)
     assert "*" in masked
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\+?[0-9 \-()]{5,20}", fullmatch=True),
+        st.from_regex(r"(00|\+|86|0535|0)?1[3-9][0-9]{9}", fullmatch=True),
+        st.from_regex(r"(0535)?[2-9][0-9]{6}", fullmatch=True),
+    )
+)
+def test_the_fast_guess_agrees_with_full_normalisation_whenever_it_is_valid(raw: str) -> None:
+    guess = candidate_e164(raw, "CN", "0535")
+    if guess is not None and to_e164(guess, "CN", "0535") == guess:
+        assert to_e164(raw, "CN", "0535") == guess
