@@ -367,7 +367,7 @@ class CallTracker:
                 call.in_queue = True
 
         at = _iso(now)
-        agents = {self._seats.agent_at(s) for s in self.members.seats()}
+        agents = {self._seats.agent_at(s) for s in seats_before.keys() | self.members.seats()}
         agents |= {r.agent_id for c in self._calls.values() for r in c.rings.values()}
         for agent_id in sorted(a for a in agents if a is not None):
             out.append(ToAgent(agent_id, {"type": "resynced", "at": at}))

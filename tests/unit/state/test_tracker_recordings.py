@@ -200,7 +200,7 @@ def test_restart_resync_wipes_members_and_closes_the_waiting_call(traces_dir: Pa
         "q-ko",
     )
     to_seat01 = [o.message for o in out if isinstance(o, ToAgent) and o.agent_id == "agent-seat01"]
-    assert [m["type"] for m in to_seat01] == ["state"]
+    assert [m["type"] for m in to_seat01] == ["state", "resynced"]
     assert to_seat01[0]["queues"] == []
 
 
