@@ -387,8 +387,19 @@ class CallTracker:
     ) -> list[Outgoing]:
         if call.call_id not in live:
             out = self._end_rings(call, "ended")
-            if call.answered_by is not None:
+            ring = call.answered_by
+            if ring is not None:
+                # It ended while we were away: the talk time is an upper bound.
                 talked = now - call.connected_at if call.connected_at is not None else None
+                if ring.agent_id is not None:
+                    message = {
+                        "type": "completed",
+                        "call_id": call.call_id,
+                        "talk_s": None if talked is None else round(talked, 3),
+                        "hung_up_by": None,
+                        "closed_on_resync": True,
+                    }
+                    out.append(ToAgent(ring.agent_id, message))
                 return out + self._finish(
                     call, now, "answered", talked_s=talked, closed_on_resync=True
                 )

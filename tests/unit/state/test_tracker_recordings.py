@@ -219,3 +219,25 @@ def test_resync_while_a_caller_waits_rebuilds_call_and_members(traces_dir: Path)
     assert [(o.agent_id, o.message["at"]) for o in resynced] == [
         ("agent-seat31", "1970-01-01T00:08:20+00:00")
     ]
+
+
+def test_call_in_progress_that_ended_while_disconnected_is_completed_and_logged(
+    traces_dir: Path,
+) -> None:
+    tracker = CallTracker(Seats())
+    events = recording_events(traces_dir / "03-call-answered.ami")
+    connect = next(i for i, e in enumerate(events) if e.name == "AgentConnect")
+    replay(tracker, events[: connect + 1], start=1000.0, step=0.0)
+    after = traces_dir / "10b-restart-after.ami"
+    out = tracker.resync(
+        list_events(after, "QueueStatus"), list_events(after, "CoreShowChannels"), 1042.0
+    )
+    to_agent = [o.message for o in out if isinstance(o, ToAgent) and o.agent_id == "agent-seat07"]
+    assert [m["type"] for m in to_agent] == ["state", "completed", "resynced"]
+    assert to_agent[1]["closed_on_resync"] is True and to_agent[1]["talk_s"] == 42.0
+    [log] = finished(out)
+    assert (log.record.outcome, log.record.closed_on_resync, log.record.talked_s) == (
+        "answered",
+        True,
+        42.0,
+    )
