@@ -241,3 +241,36 @@ def test_call_in_progress_that_ended_while_disconnected_is_completed_and_logged(
         True,
         42.0,
     )
+
+
+def test_sip_caller_with_unknown_name_is_logged_without_a_name(traces_dir: Path) -> None:
+    out = replay(CallTracker(Seats()), recording_events(traces_dir / "14-sip-caller-ids.ami"))
+    records = [log.record for log in finished(out)]
+    assert [(r.caller_number, r.caller_name, r.outcome) for r in records] == [
+        ("13805356789", None, "abandoned"),
+        ("+8613805356789", None, "abandoned"),
+    ]
+
+
+def test_every_pop_is_settled_once_by_answered_or_retract_in_every_recording(
+    traces_dir: Path,
+) -> None:
+    for path in sorted(traces_dir.glob("*.ami")):
+        tracker = CallTracker(Seats())
+        out = replay(tracker, recording_events(path))
+        open_rings = {
+            (r.agent_id, call.call_id)
+            for call in tracker.calls.values()
+            for r in call.rings.values()
+        }
+        pops: dict[tuple[str, str], int] = {}
+        settled: dict[tuple[str, str], int] = {}
+        for item in out:
+            if isinstance(item, PopDue):
+                key = (item.agent_id, item.call_id)
+                pops[key] = pops.get(key, 0) + 1
+            elif isinstance(item, ToAgent) and item.message["type"] in ("answered", "retract"):
+                key = (item.agent_id, item.message["call_id"])
+                settled[key] = settled.get(key, 0) + 1
+        for key, count in pops.items():
+            assert settled.get(key, 0) + (key in open_rings) == count, (path.name, key)
