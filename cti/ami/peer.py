@@ -228,6 +228,9 @@ class _Session:
                         b"ActionID: " + step.action_id + b"\r\n", b"ActionID: " + new + b"\r\n"
                     )
                 await self.send(raw)
+                # Let the reader answer the client between two recorded messages, as a real
+                # Asterisk interleaves responses with its event stream.
+                await asyncio.sleep(0)
                 continue
             is_login = step.name.lower() == "login"
             if not (wait_all or is_login):
@@ -272,7 +275,7 @@ class _Session:
     async def _dispatch(self, action: Action) -> None:
         self.peer.received.append(action)
         name = action.name.lower()
-        if name == "ping" and not self.peer.answer_pings:
+        if (name == "ping" and not self.peer.answer_pings) or name in self.peer.unanswered:
             return
         if name == "login" and not self._credentials_ok(action):
             # 06-bad-login.ami: Response: Error, Message: Authentication failed.
@@ -340,6 +343,7 @@ class ReplayPeer:
     `wait_for_actions=False`: after Login, stream the recording's server side without
     waiting for the recorded client actions; their recorded answers are dropped.
     `username`/`secret`: what Login must carry; anything else gets 06's Authentication failed.
+    `unanswered`: action names swallowed without a reply (to leave an action in flight).
     """
 
     def __init__(
@@ -355,6 +359,7 @@ class ReplayPeer:
         username: str = "cti",
         secret: str = "ctisecret",
         seed: int = 0,
+        unanswered: tuple[str, ...] = (),
     ) -> None:
         if isinstance(chunk, int) and chunk < 1:
             raise ValueError("chunk must be >= 1 byte")
@@ -369,6 +374,7 @@ class ReplayPeer:
         self.username = username
         self.secret = secret
         self.seed = seed
+        self.unanswered = {name.lower() for name in unanswered}
         self.connections = 0
         self.received: list[Action] = []
         self._server: asyncio.Server | None = None
@@ -396,6 +402,14 @@ class ReplayPeer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+
+    async def drop_connections(self) -> None:
+        """Cut every open connection (a network failure) but keep listening."""
+        for session in list(self._sessions):
+            session.abort()
+        tasks = list(self._session_tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
 
     def actions(self, name: str) -> list[Action]:
         """Every action of that name received so far, on any connection."""

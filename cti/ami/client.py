@@ -1,0 +1,474 @@
+"""The asyncio AMI client: one connection to Asterisk that survives Asterisk.
+
+What it promises:
+- `send()` answers with the Response for that ActionID, or a `ListResult` for list actions
+  (`EventList: start` ... `...Complete`); `Response: Error` raises `AMIError` with Asterisk's
+  Message. Responses and events arrive interleaved and are told apart by ActionID.
+- Login failure raises/logs `AMIAuthError` naming the user and is retried with backoff.
+- A Ping every `ping_interval_s`; no Pong within `ping_timeout_s` means a dead (half-open)
+  connection: it is dropped and re-made, with exponential backoff and jitter.
+- After every (re)connect: QueueStatus and CoreShowChannels, published as a `Resync`.
+- An action in flight when the connection drops fails with `AMIConnectionLost`; nothing is
+  ever re-sent, so an Originate is never placed twice.
+- Every subscriber runs as its own owned task: one that raises is logged with the event and
+  neither stops the others nor the reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from panoramisk.ami_protocol import AMIProtocol
+
+from cti.ami.lists import ListCollector, ListResult
+from cti.ami.protocol import (
+    AMIParser,
+    Event,
+    Greeting,
+    Header,
+    Message,
+    RemoteProtocolError,
+    Response,
+    encode_action,
+)
+from cti.settings import AMISettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[[T], Awaitable[None] | None]
+_SUBSCRIBER_QUEUE_MAX = 100_000
+
+
+class AMIError(Exception):
+    """Asterisk answered `Response: Error`; `message` is Asterisk's own reason."""
+
+    def __init__(self, message: str, response: Response | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+
+
+class AMIAuthError(AMIError):
+    """Asterisk refused our Login (06-bad-login.ami: `Authentication failed`)."""
+
+    def __init__(self, username: str, response: Response) -> None:
+        reason = response.message or "no reason given"
+        super().__init__(f"AMI login refused for user {username!r}: {reason}", response)
+        self.username = username
+
+
+class AMIConnectionLost(ConnectionError):
+    """The connection dropped (or the client stopped) before the action was answered.
+
+    `maybe_executed` is True when the action had been written: Asterisk may have run it.
+    Such an action is never re-sent by the client.
+    """
+
+    def __init__(self, message: str, *, maybe_executed: bool) -> None:
+        super().__init__(message)
+        self.maybe_executed = maybe_executed
+
+
+class AMITimeout(TimeoutError):
+    """No answer within `action_timeout_s` (or the client never got connected in time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The queue and call state read after a (re)connect, and when it was read."""
+
+    at: datetime
+    queue_status: list[Event]
+    channels: list[Event]
+
+
+@dataclass(slots=True)
+class _Pending:
+    name: str
+    idempotent: bool
+    future: asyncio.Future[Response | ListResult]
+    collector: ListCollector | None = None
+
+
+class _Subscriber(Generic[T]):
+    """One handler behind its own queue and owned task, so it cannot stall the reader."""
+
+    def __init__(self, handler: Handler[T], what: str) -> None:
+        self.handler = handler
+        self.what = what
+        self.queue: asyncio.Queue[T] = asyncio.Queue(_SUBSCRIBER_QUEUE_MAX)
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run(), name=f"ami-subscriber-{self.what}")
+
+    def put(self, item: T) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.error(
+                "AMI %s subscriber %r is %d behind: dropping %r",
+                self.what,
+                self.handler,
+                self.queue.qsize(),
+                item,
+            )
+
+    async def _run(self) -> None:
+        while True:
+            item = await self.queue.get()
+            try:
+                result = self.handler(item)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("AMI %s subscriber %r failed on %r", self.what, self.handler, item)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+
+class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hints
+    """panoramisk's asyncio transport protocol, with our sans-IO parser behind it.
+
+    We keep panoramisk's transport bookkeeping (`connection_made`, `close`) and replace the
+    rest, because panoramisk's parsing and recovery are not safe for a hotline:
+    - `data_received` decodes each TCP read on its own with errors ignored, so a caller name
+      split across reads loses characters (see test_plain_panoramisk_loses_the_caller_name);
+    - its messages are dicts where a missing key reads as '' instead of failing loudly;
+    - after a reconnect it re-sends actions that got no answer, Originate included, which
+      can ring a resident twice.
+    """
+
+    def __init__(self, client: AMIClient) -> None:
+        super().__init__()
+        self.client = client
+        self.parser = AMIParser()
+        self.greeting: asyncio.Future[Greeting] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed(data)
+            for message in self.parser.messages():
+                self.client._on_message(self, message)
+        except RemoteProtocolError as exc:
+            log.error(
+                "AMI protocol error from %s: %s; dropping the connection", self.client.address, exc
+            )
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.client._on_lost(self, exc)
+        if not self.greeting.done():
+            self.greeting.set_exception(ConnectionError("closed before the AMI greeting"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+class AMIClient:
+    """A self-healing AMI connection built from `settings.ami`. See the module docstring."""
+
+    def __init__(self, settings: AMISettings) -> None:
+        self.settings = settings
+        self._ids = itertools.count(1)
+        self._prefix = f"cti-{random.randrange(16**6):06x}"
+        self._pending: dict[str, _Pending] = {}
+        self._protocol: _Protocol | None = None
+        self._connected = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._events: list[_Subscriber[Event]] = []
+        self._resynced: list[_Subscriber[Resync]] = []
+        self._stopping = False
+        self.last_resync: Resync | None = None
+        self.last_error: Exception | None = None  # why the last connection attempt ended
+        self.connections = 0
+
+    @property
+    def address(self) -> str:
+        """host:port of the Asterisk we talk to."""
+        return f"{self.settings.host}:{self.settings.port}"
+
+    @property
+    def connected(self) -> bool:
+        """True while logged in on a live connection."""
+        return self._connected.is_set()
+
+    async def start(self) -> None:
+        """Start connecting in the background (returns at once; see `wait_connected`)."""
+        if self._supervisor is not None:
+            return
+        self._stopping = False
+        for sub in self._events:
+            sub.start()
+        for resync_sub in self._resynced:
+            resync_sub.start()
+        self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def wait_connected(self, within_s: float | None = None) -> None:
+        """Wait until logged in; AMITimeout after `within_s` seconds."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), within_s)
+        except TimeoutError:
+            raise AMITimeout(f"not connected to AMI at {self.address} in {within_s} s") from None
+
+    async def stop(self) -> None:
+        """Close the connection, fail what is pending, and stop every owned task."""
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        self._drop_connection("the AMI client stopped")
+        for sub in self._events:
+            await sub.stop()
+        for resync_sub in self._resynced:
+            await resync_sub.stop()
+
+    def subscribe(self, handler: Handler[Event]) -> Callable[[], None]:
+        """Call `handler` with every unsolicited Event, in order, from an owned task.
+
+        Events that answer one of our list actions go into that action's ListResult instead.
+        Returns a function that unsubscribes.
+        """
+        return self._add(self._events, _Subscriber(handler, "event"))
+
+    def on_resynced(self, handler: Handler[Resync]) -> Callable[[], None]:
+        """Call `handler` with a `Resync` after every (re)connect. Returns an unsubscribe."""
+        return self._add(self._resynced, _Subscriber(handler, "resynced"))
+
+    def _add(self, subs: list[_Subscriber[T]], sub: _Subscriber[T]) -> Callable[[], None]:
+        subs.append(sub)
+        if self._supervisor is not None:
+            sub.start()
+
+        def unsubscribe() -> None:
+            if sub in subs:
+                subs.remove(sub)
+                if sub.task is not None:
+                    sub.task.cancel()
+
+        return unsubscribe
+
+    async def send(
+        self,
+        name: str,
+        fields: Mapping[str, str] | Iterable[Header] = (),
+        *,
+        idempotent: bool = True,
+    ) -> Response | ListResult:
+        """Send an action and wait for its answer.
+
+        Returns the Response, or a ListResult when Asterisk answers with a list.
+        Raises LocalProtocolError (CR/LF/NUL in a field) before anything is sent,
+        AMIError on `Response: Error`, AMIConnectionLost when the connection drops first
+        (never re-sent; `idempotent=False` marks actions such as Originate whose loss the
+        caller must handle), AMITimeout when no answer comes in `action_timeout_s`.
+        """
+        action_id = f"{self._prefix}-{next(self._ids)}"
+        data = encode_action(name, fields, action_id)
+        timeout = self.settings.action_timeout_s
+        await self.wait_connected(timeout)
+        return await self._exchange(name, action_id, data, idempotent, timeout)
+
+    async def send_list(
+        self, name: str, fields: Mapping[str, str] | Iterable[Header] = ()
+    ) -> ListResult:
+        """Send a list action (QueueStatus, CoreShowChannels...) and return its items."""
+        result = await self.send(name, fields)
+        if not isinstance(result, ListResult):
+            raise AMIError(f"{name} did not answer with a list", result)
+        return result
+
+    async def _exchange(
+        self, name: str, action_id: str, data: bytes, idempotent: bool, within_s: float
+    ) -> Response | ListResult:
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            raise AMIConnectionLost(f"{name}: not connected to AMI", maybe_executed=False)
+        future: asyncio.Future[Response | ListResult] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = _Pending(name, idempotent, future)
+        protocol.transport.write(data)
+        try:
+            return await asyncio.wait_for(future, within_s)
+        except TimeoutError:
+            raise AMITimeout(f"{name} (ActionID {action_id}): no answer in {within_s} s") from None
+        finally:
+            self._pending.pop(action_id, None)
+
+    def _on_message(self, protocol: _Protocol, message: Message) -> None:
+        if protocol is not self._protocol:
+            return
+        if isinstance(message, Greeting):
+            if not protocol.greeting.done():
+                protocol.greeting.set_result(message)
+            return
+        pending = self._pending.get(message.action_id or "")
+        if isinstance(message, Response) and pending is not None:
+            self._answer(pending, message)
+        elif isinstance(message, Event) and pending is not None and pending.collector:
+            try:
+                result = pending.collector.add(message)
+            except RemoteProtocolError as exc:
+                self._settle(pending, exc)
+                return
+            if result is not None:
+                self._settle(pending, result)
+        elif isinstance(message, Event):
+            for sub in self._events:
+                sub.put(message)
+
+    def _on_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+        if protocol is self._protocol:
+            why = f"connection lost ({exc})" if exc else "connection closed by Asterisk"
+            log.warning("AMI at %s: %s", self.address, why)
+            self._drop_connection(why)
+
+    def _answer(self, pending: _Pending, response: Response) -> None:
+        if not response.ok:
+            self._settle(pending, AMIError(response.message or response.status, response))
+        elif response.starts_list:
+            pending.collector = ListCollector(response)
+        else:
+            self._settle(pending, response)
+
+    @staticmethod
+    def _settle(pending: _Pending, outcome: Response | ListResult | BaseException) -> None:
+        if pending.future.done():
+            return
+        if isinstance(outcome, BaseException):
+            pending.future.set_exception(outcome)
+        else:
+            pending.future.set_result(outcome)
+
+    def _drop_connection(self, reason: str) -> None:
+        self._connected.clear()
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and not protocol.closed:
+            protocol.transport.abort()
+        for action_id, pending in list(self._pending.items()):
+            note = "" if pending.idempotent else "; not re-sent, it may or may not have run"
+            self._settle(
+                pending,
+                AMIConnectionLost(
+                    f"{pending.name} (ActionID {action_id}): {reason}{note}", maybe_executed=True
+                ),
+            )
+        self._pending.clear()
+
+    def _backoff(self, attempt: int) -> float:
+        s = self.settings
+        ceiling = min(s.backoff_max_s, s.backoff_min_s * (2**attempt))
+        return max(s.backoff_min_s, random.uniform(ceiling / 2, ceiling))
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                resynced = await self._session()
+                if resynced:
+                    attempt = 0
+                reason = "connection lost"
+            except AMIAuthError as exc:
+                log.error("%s", exc)
+                self.last_error = exc
+                reason = "login refused"
+            except (OSError, RemoteProtocolError, AMIError, TimeoutError) as exc:
+                self.last_error = exc
+                log.warning("AMI at %s: %s: %s", self.address, type(exc).__name__, exc)
+                reason = str(exc) or type(exc).__name__
+            self._drop_connection(reason)
+            delay = self._backoff(attempt)
+            attempt += 1
+            log.info("AMI at %s: reconnecting in %.2f s (%s)", self.address, delay, reason)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> bool:
+        """One connection's life; returns whether it got as far as a resync."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: _Protocol(self), s.host, s.port), s.action_timeout_s
+        )
+        self._protocol = protocol
+        self.connections += 1
+        await asyncio.wait_for(protocol.greeting, s.action_timeout_s)
+        await self._login(protocol)
+        self._connected.set()
+        log.info("AMI at %s: logged in as %r", self.address, s.username)
+        watchdog = asyncio.create_task(self._watchdog(protocol), name="ami-ping-watchdog")
+        try:
+            await self._resync()
+            await protocol.lost
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        return True
+
+    async def _login(self, protocol: _Protocol) -> None:
+        s = self.settings
+        action_id = f"{self._prefix}-login-{next(self._ids)}"
+        fields = [("Username", s.username), ("Secret", s.secret)]
+        data = encode_action("Login", fields, action_id)
+        try:
+            await self._exchange("Login", action_id, data, True, s.action_timeout_s)
+        except AMIError as exc:
+            assert exc.response is not None
+            raise AMIAuthError(s.username, exc.response) from None
+
+    async def _resync(self) -> None:
+        s = self.settings
+        results: list[ListResult] = []
+        for name in ("QueueStatus", "CoreShowChannels"):
+            action_id = f"{self._prefix}-{next(self._ids)}"
+            data = encode_action(name, (), action_id)
+            result = await self._exchange(name, action_id, data, True, s.action_timeout_s)
+            if not isinstance(result, ListResult):
+                raise AMIError(f"{name} did not answer with a list", result)
+            results.append(result)
+        resync = Resync(datetime.now(UTC), list(results[0].events), list(results[1].events))
+        self.last_resync = resync
+        log.info(
+            "AMI at %s: resynced (%d queue items, %d channels)",
+            self.address,
+            len(resync.queue_status),
+            len(resync.channels),
+        )
+        for sub in self._resynced:
+            sub.put(resync)
+
+    async def _watchdog(self, protocol: _Protocol) -> None:
+        s = self.settings
+        while not protocol.closed:
+            await asyncio.sleep(s.ping_interval_s)
+            action_id = f"{self._prefix}-ping-{next(self._ids)}"
+            data = encode_action("Ping", (), action_id)
+            try:
+                await self._exchange("Ping", action_id, data, True, s.ping_timeout_s)
+            except AMITimeout:
+                log.error(
+                    "AMI at %s: no Pong in %.1f s: connection dead, reconnecting",
+                    self.address,
+                    s.ping_timeout_s,
+                )
+                protocol.transport.abort()
+                return
+            except (AMIConnectionLost, AMIError):
+                return
