@@ -84,6 +84,7 @@ def queue_add(pbx: Pbx, action: Action) -> ActionResult:
         return _error(action, "Unable to add interface to queue: No such queue")
     except ValueError:
         return _error(action, "Unable to add interface: Already there")
+    events.extend(pbx.offer(queue))
     return ActionResult([_ok(action, "Added interface to queue")], events)
 
 
@@ -125,6 +126,8 @@ def queue_pause(pbx: Pbx, action: Action) -> ActionResult:
             events.extend(pbx.devices.pause(m))
             events.extend(pbx.devices.avail(pbx.queues[m.queue]))
         events.append(m.event("QueueMemberPause"))
+    for m in members:
+        events.extend(pbx.offer(m.queue))
     text = "Interface paused successfully" if paused else "Interface unpaused successfully"
     return ActionResult([_ok(action, text)], events)
 
@@ -145,6 +148,8 @@ def queue_penalty(pbx: Pbx, action: Action) -> ActionResult:
     for m in members:
         m.penalty = penalty
     events = [m.event("QueueMemberPenalty") for m in members]
+    for m in members:
+        events.extend(pbx.offer(m.queue))
     return ActionResult([_ok(action, "Interface penalty set successfully")], events)
 
 

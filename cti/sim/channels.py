@@ -23,7 +23,7 @@ PRIV_DIALPLAN: Final = "dialplan,all"
 PRIV_AGENT: Final = "agent,all"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Channel:
     """A live channel as Asterisk snapshots it in events (mutable: dialplan moves it on)."""
 
@@ -45,22 +45,46 @@ class Channel:
 
     def snapshot(self, prefix: str = "") -> list[Header]:
         """The 14 snapshot fields, each key prefixed (`Dest`, `LocalOne`...)."""
-        return [
-            (f"{prefix}Channel", self.name),
-            (f"{prefix}ChannelState", str(self.state)),
-            (f"{prefix}ChannelStateDesc", _STATE_DESC.get(self.state, "Unknown")),
-            (f"{prefix}CallerIDNum", self.cid_num),
-            (f"{prefix}CallerIDName", self.cid_name),
-            (f"{prefix}ConnectedLineNum", self.conn_num),
-            (f"{prefix}ConnectedLineName", self.conn_name),
-            (f"{prefix}Language", self.language),
-            (f"{prefix}AccountCode", ""),
-            (f"{prefix}Context", self.context),
-            (f"{prefix}Exten", self.exten),
-            (f"{prefix}Priority", str(self.priority)),
-            (f"{prefix}Uniqueid", self.uniqueid),
-            (f"{prefix}Linkedid", self.linkedid),
-        ]
+        keys = _SNAPSHOT_KEYS.get(prefix)
+        if keys is None:
+            keys = _SNAPSHOT_KEYS[prefix] = tuple(prefix + k for k in _SNAPSHOT_KEYS[""])
+        values = (
+            self.name,
+            str(self.state),
+            _STATE_DESC.get(self.state, "Unknown"),
+            self.cid_num,
+            self.cid_name,
+            self.conn_num,
+            self.conn_name,
+            self.language,
+            "",
+            self.context,
+            self.exten,
+            str(self.priority),
+            self.uniqueid,
+            self.linkedid,
+        )
+        return list(zip(keys, values, strict=True))
+
+
+_SNAPSHOT_KEYS: dict[str, tuple[str, ...]] = {
+    "": (
+        "Channel",
+        "ChannelState",
+        "ChannelStateDesc",
+        "CallerIDNum",
+        "CallerIDName",
+        "ConnectedLineNum",
+        "ConnectedLineName",
+        "Language",
+        "AccountCode",
+        "Context",
+        "Exten",
+        "Priority",
+        "Uniqueid",
+        "Linkedid",
+    )
+}
 
 
 def event(name: str, privilege: str, *parts: list[Header]) -> Headers:

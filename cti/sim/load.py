@@ -35,6 +35,7 @@ class LoadConfig:
     abandon_ratio: float = 0.1
     patience: tuple[float, float] = (5.0, 40.0)
     talk: tuple[float, float] = (20.0, 120.0)
+    longest_wait: float = 600.0
     seed: int = 7
 
 
@@ -80,7 +81,12 @@ class Arrivals:
         number = rng.choice(cfg.caller_ids) if cfg.caller_ids else UNKNOWN
         language = language_of(number, rng)
         queue = f"q-{language}" if f"q-{language}" in self.queues else sorted(self.queues)[0]
-        patience = rng.uniform(*cfg.patience) if rng.random() < cfg.abandon_ratio else None
+        # Everyone hangs up at last: the patient ones after `cfg.longest_wait`, so an
+        # overloaded centre's queues stay bounded as real ones do.
+        if rng.random() < cfg.abandon_ratio:
+            patience = rng.uniform(*cfg.patience)
+        else:
+            patience = cfg.longest_wait
         return CallerSpec(queue, number, UNKNOWN, language, patience, rng.uniform(*cfg.talk))
 
     def _arrive(self) -> list[Headers]:

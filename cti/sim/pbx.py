@@ -132,20 +132,42 @@ class Pbx:
         line.append(call)
         self.calls[call.inner.uniqueid] = call
         call.joined_at = self.now
+        call.talk = spec.talk
         out.extend(self.devices.set(f"Queue:{spec.queue}", "RINGING"))
         out.append(call.caller_fields(len(line), len(line)))
         if spec.patience is not None:
-            self.at(self.now + spec.patience, lambda: self._abandon(call, len(line)))
-        self.at(self.now + self.config.retry / 10, lambda: self._ring_next(call, spec.talk))
+            position = len(line)
+            self.at(self.now + spec.patience, lambda: self._abandon(call, position))
+        out.extend(self.offer(spec.queue))
         return out
 
-    def _ring_next(self, call: CallScript, talk: float) -> list[Headers]:
-        if call.inner.uniqueid not in self.calls or call.leg is not None:
+    def offer(self, queue: str) -> list[Headers]:
+        """Ring free members for the callers waiting in `queue`, longest waiting first.
+
+        Called whenever a caller joins or a member may have become free (a call ended, a
+        ring timed out, a member was added or unpaused).
+        """
+        q = self.queues.get(queue)
+        if q is None:
             return []
-        member = self.queues[call.queue].next_member(self.busy)
-        if member is None:
-            self.at(self.now + self.config.retry, lambda: self._ring_next(call, talk))
-            return []
+        out: list[Headers] = []
+        for call in self.waiting[queue]:
+            if call.leg is not None or call.ready_at > self.now:
+                continue
+            member = q.next_member(self.busy)
+            if member is None:
+                break
+            out.extend(self._ring(call, member))
+        return out
+
+    def _offer_interface(self, interface: str) -> list[Headers]:
+        out: list[Headers] = []
+        for q in self.queues.values():
+            if q.member(interface) is not None:
+                out.extend(self.offer(q.name))
+        return out
+
+    def _ring(self, call: CallScript, member: Member) -> list[Headers]:
         self.busy.add(member.interface.raw)
         low, high = self.config.answer_delay
         delay = self.rng.uniform(low, high)
@@ -161,17 +183,13 @@ class Pbx:
         if never:
 
             def timeout() -> list[Headers]:
-                if call.leg is not leg:
-                    return []
-                return self._ring_no_answer(call, talk)
+                return self._ring_no_answer(call) if call.leg is leg else []
 
             self.at(self.now + self.config.ring_timeout, timeout)
         else:
 
             def pick_up() -> list[Headers]:
-                if call.leg is not leg:
-                    return []
-                return self._answer(call, talk)
+                return self._answer(call) if call.leg is leg else []
 
             self.at(self.now + delay, pick_up)
         return out
@@ -200,7 +218,7 @@ class Pbx:
         out.append(call.leave(position, len(line)))
         return position, out
 
-    def _answer(self, call: CallScript, talk: float) -> list[Headers]:
+    def _answer(self, call: CallScript) -> list[Headers]:
         leg = call.leg
         if leg is None:
             return []
@@ -210,7 +228,7 @@ class Pbx:
         queue = self.queues[call.queue]
         queue.total_hold += self.now - call.joined_at
         out = answer(call, self.now, bridge, in_use, leave)
-        self.at(self.now + talk, lambda: self._complete(call))
+        self.at(self.now + call.talk, lambda: self._complete(call))
         return out
 
     def _complete(self, call: CallScript) -> list[Headers]:
@@ -226,9 +244,9 @@ class Pbx:
         self.busy.discard(leg.member.interface.raw)
         out = complete(call, self.now, self._member_status(leg.member, STATUS_NOT_INUSE))
         del self.calls[call.inner.uniqueid]
-        return out
+        return out + self._offer_interface(leg.member.interface.raw)
 
-    def _ring_no_answer(self, call: CallScript, talk: float) -> list[Headers]:
+    def _ring_no_answer(self, call: CallScript) -> list[Headers]:
         leg = call.leg
         if leg is None:
             return []
@@ -237,8 +255,9 @@ class Pbx:
         if not leg.member.interface.is_local:
             free = self._member_status(leg.member, STATUS_NOT_INUSE)
         out = ring_no_answer(call, self.now, free)
-        self.at(self.now + self.config.retry, lambda: self._ring_next(call, talk))
-        return out
+        call.ready_at = self.now + self.config.retry
+        self.at(call.ready_at, lambda: self.offer(call.queue))
+        return out + self._offer_interface(leg.member.interface.raw)
 
     def _abandon(self, call: CallScript, original_position: int) -> list[Headers]:
         if call.inner.uniqueid not in self.calls or call.answered_at is not None:
@@ -259,6 +278,8 @@ class Pbx:
         leave.append(call.leave(position, len(line)))
         del self.calls[call.inner.uniqueid]
         out = abandon(call, self.now, position, original_position, free, leave)
+        if leg is not None:
+            out.extend(self._offer_interface(leg.member.interface.raw))
         return out
 
     # -- views -------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class AgentLeg:
     rang_at: float
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class CallScript:
     """One caller's channels and the events of each phase of its life."""
 
@@ -84,6 +84,8 @@ class CallScript:
     outer: Channel | None  # Local `;1` (the caller's own side); None for PJSIP
     arrived_at: float
     variables: tuple[tuple[str, str], ...] = ()
+    talk: float = 60.0  # how long the agent talks once answered
+    ready_at: float = 0.0  # not offered to a member before this (retry after no answer)
     joined_at: float = 0.0
     answered_at: float | None = None
     leg: AgentLeg | None = None
