@@ -107,3 +107,28 @@ def test_ring_no_answer_moves_on_like_05(recorded: Recorded) -> None:
         [e for e in sim if e[0][1] in queue_events],
         [e for e in recd if e.name in queue_events],
     )
+
+
+def test_pjsip_answered_call_matches_13_queue_events(recorded: Recorded) -> None:
+    pbx = Pbx(PbxConfig(local_callers=False, no_answer_ratio=0.0, answer_delay=(2.0, 2.0)), START)
+    pbx.add_member("q-zh", "PJSIP/seat07", "seat07")
+    events = pbx.place_call(CallerSpec("q-zh", "05356683318", "张先生", "zh", talk=3.0))
+    events += pbx.advance(START + 60)
+    rec = recorded("13-pjsip-seat-call.ami", "QueueAdd", "QueueRemove")
+    rec = rec[next(i for i, e in enumerate(rec) if e.name == "Newchannel") :]
+    # A SIP call also reports RTP quality and the SIP call ids of the bridge as VarSets;
+    # the simulator has no media, so those are left out.
+    media = ("RTPAUDIOQOS", "BRIDGEPVTCALLID")
+    rec = [
+        e for e in rec if not (e.name == "VarSet" and (e.get("Variable") or "").startswith(media))
+    ]
+    # Asterisk repeated the BRIDGEPEER VarSets three times as the bridge went native.
+    seen: set[str | None] = set()
+    kept: list[Event] = []
+    for e in rec:
+        if e.name == "VarSet" and e.get("Variable") == "BRIDGEPEER" and e.get("Value"):
+            if e.get("Channel") in seen:
+                continue
+            seen.add(e.get("Channel"))
+        kept.append(e)
+    assert_same_shapes(events, kept)
