@@ -28,7 +28,7 @@ def _chunking(text: str) -> Chunking:
 
 
 def register(subparsers: Any) -> None:
-    """Add `cti ami peer|replay`."""
+    """Add `cti ami peer|replay|watch`."""
     ami = subparsers.add_parser("ami", help="Asterisk Manager Interface tools")
     sub = ami.add_subparsers(dest="ami_command", required=True)
 
@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     replay.add_argument("--chunk", type=int, default=None, help="feed N bytes at a time")
     replay.add_argument("--format", choices=["jsonl", "text"], default="jsonl")
     replay.set_defaults(func=_run_replay)
+
+    watch = sub.add_parser("watch", help="connect with the settings and print events live")
+    watch.add_argument("--raw", action="store_true", help="every header as JSON lines")
+    watch.set_defaults(func=_run_watch)
 
 
 def _run_peer(args: argparse.Namespace) -> int:
@@ -108,3 +112,11 @@ def _run_replay(args: argparse.Namespace) -> int:
         print(f"cti ami replay: {parser.buffered} bytes left unframed", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    from cti.ami.watch import watch
+    from cti.cli import settings_from_args
+
+    settings = settings_from_args(args)
+    return asyncio.run(watch(settings.ami, raw=args.raw))

@@ -257,8 +257,12 @@ class AMIParser:
         try:
             if self.expect_greeting:
                 return self._next_greeting()
-            if not self._general_only and self._frame_block():
-                return self.next_message()
+            if not self._general_only:
+                framed = self._frame_block()
+                if framed is None:
+                    return None
+                if framed:
+                    return self.next_message()
             return self._next_one()
         except RemoteProtocolError as exc:
             self._error = exc
@@ -276,18 +280,26 @@ class AMIParser:
             raise RemoteProtocolError(f"not an AMI greeting: {line[:80]!r}")
         return Greeting(version=line[len(GREETING_PREFIX) :].decode("ascii", "replace"))
 
-    def _frame_block(self) -> bool:
+    def _frame_block(self) -> bool | None:
         """Fast path: take every complete message buffered so far in one cut.
 
         Only when the buffered bytes use CRLF throughout (as Asterisk writes) and hold no
         old-style `Response: Follows` output; then a message ends exactly at CRLF CRLF, and
-        the whole run of complete messages is cut, decoded and split in C. Returns False to
-        leave the buffer to the general path (bare LF, Follows), which after a bare LF is
-        used for good so that no buffer is scanned twice.
+        the whole run of complete messages is cut and split in C. Returns None when no
+        message end is buffered yet, False to leave the buffer to the general path (bare LF,
+        Follows), which after a bare LF is used for good so that no buffer is scanned twice.
         """
         buf = self._buffer
-        end = buf.rfind(b"\r\n\r\n")
+        # No message end lies wholly before _scan_from: resume just before it.
+        start = max(0, self._scan_from - 3)
+        end = buf.rfind(b"\r\n\r\n", start)
         if end < 0:
+            if buf.find(b"\n\n", start) < 0 and buf.find(b"\n\r\n", start) < 0:
+                # No message end of any kind yet (every end holds one of the two).
+                self._scan_from = len(buf)
+                if len(buf) > self.max_message_bytes:
+                    self._check_cap()
+                return None
             return False
         block = bytes(buf[:end])
         if block.count(b"\n") != block.count(b"\r\n") or buf[end - 1 : end] == b"\n":

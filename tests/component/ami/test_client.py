@@ -297,3 +297,35 @@ async def test_restart_closes_then_client_finds_the_restarted_asterisk_empty(
         assert fresh.channels == []
     finally:
         await after.stop()
+
+
+async def test_endless_message_hits_the_buffer_cap_and_the_client_reconnects(
+    running: Callable[[AMISettings], AMIClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    connections = 0
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.write(b"Asterisk Call Manager/11.0.0\r\nEvent: Flood\r\n")
+        line = b"X: " + b"y" * 1000 + b"\r\n"
+        try:
+            for _ in range(1200):  # > 1 MiB without a blank line
+                writer.write(line)
+                await writer.drain()
+            await reader.read()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(flood, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = running(fast(port))
+        await client.start()
+        await eventually(lambda: connections >= 2, within_s=10)
+        assert "no message end within 1048576 bytes" in caplog.text
+        assert not client.connected
+    finally:
+        server.close()

@@ -325,3 +325,30 @@ def test_encoded_action_round_trips_through_the_server_side_parser() -> None:
         ("Variable", "A=1"),
         ("Variable", "B=张"),
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    endings=st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=12, max_size=12),
+    follows=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mixed_line_endings_and_follows_frame_the_same_in_any_chunking(
+    endings: list[bytes], follows: bool, seed: int
+) -> None:
+    e = endings
+    body = b"Event: A" + e[0] + b"K: v" + e[1] + e[2]
+    if follows:
+        body += (
+            b"Response: Follows" + e[3] + b"out" + e[4] + e[5] + b"--END COMMAND--" + e[6] + e[7]
+        )
+    body += b"Event: B" + e[8] + b"ChanVariable: x=1" + e[9] + e[10]
+    body += b"Event: C" + e[11] + b"\r\n"
+    data = b"Asterisk Call Manager/11.0.0\r\n" + body
+    rng = random.Random(seed)
+    sizes = [rng.randint(1, 11) for _ in range(30)]
+    whole = parse_in_chunks(data)
+    assert parse_in_chunks(data, sizes=sizes) == whole
+    assert parse_in_chunks(data, step=1) == whole
+    names = [m.name for m in whole if isinstance(m, Event)]
+    assert names == ["A", "B", "C"]
