@@ -14,6 +14,7 @@ from cti.settings import Settings, SettingsError, load_settings
 # `func` on its parsers (called with the parsed args, returning an exit code).
 _COMMAND_MODULES = (
     "cti.sim.cli",
+    "cti.demo",
     "cti.ami.cli",
     "cti.db.cli",
     "locator.cli",

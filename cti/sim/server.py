@@ -43,7 +43,10 @@ class SimConfig:
     secret: str = "ctisecret"
     pbx: PbxConfig = field(default_factory=PbxConfig)
     load: LoadConfig | None = None  # None: no calls unless placed by hand
-    seats: tuple[SeatPlan, ...] = ()  # added at the first start only (they are dynamic)
+    seats: tuple[SeatPlan, ...] = ()  # added as dynamic members when the PBX starts
+    # A restart loses dynamic members (10b). True re-adds `seats` after every restart, as an
+    # operator's script would; False (the recordings' behaviour) leaves the queues empty.
+    reseat_on_restart: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -87,7 +90,7 @@ class SimServer:
     async def start(self) -> None:
         """Bind, bring up a fresh PBX and start its clock."""
         self.pbx = Pbx(self.config.pbx, self.clock())
-        if not self._started_once:
+        if not self._started_once or self.config.reseat_on_restart:
             for seat in self.config.seats:
                 self.pbx.add_member(seat.queue, seat.interface, seat.seat)
             self._started_once = True

@@ -1,0 +1,188 @@
+"""`cti demo`: the PBX simulator, the CTI server and agent pages on loopback, in one command.
+
+What a new user runs (through `scripts/demo`): a registry of generated residents in SQLite,
+demo agent accounts at a few seats, the simulator placing calls from registered and
+unregistered numbers, and the server popping them on the agents' pages. Ctrl-C stops it all.
+SIGUSR1 restarts the simulator (like `core restart now`) to show the reconnect and resync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cti.db import create_engine, upgrade
+from cti.settings import AMISettings, HTTPSettings, Settings
+from cti.sim import LoadConfig, PbxConfig, SeatPlan, SimConfig, SimServer, seat_plan
+from locator import ResidentRecord, generate_residents, registry_version, save_residents
+from seats import SqlAgentAccounts
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo-pass"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAgent:
+    """A demo login: agent id, display name, languages, seat."""
+
+    agent_id: str
+    name: str
+    languages: str
+    seat: str
+
+
+DEMO_AGENTS = (
+    DemoAgent("agent01", "王芳", "zh", "seat01"),
+    DemoAgent("agent02", "李强", "zh,en", "seat02"),
+    DemoAgent("agent41", "Emma Clark", "en,zh", "seat41"),
+    DemoAgent("agent47", "김민지", "ko,zh", "seat47"),
+)
+
+
+def register(sub: Any) -> None:
+    """Add the `demo` subcommand."""
+    p = sub.add_parser("demo", help="run the simulator + CTI server + agent pages on loopback")
+    p.add_argument("--rate", type=float, default=120.0, help="calls per hour (default 120)")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until ^C)")
+    p.add_argument("--port", type=int, default=8080, help="HTTP port of the agent pages")
+    p.add_argument("--ami-port", type=int, default=0, help="simulator AMI port (0: any free)")
+    p.add_argument("--residents", type=int, default=3000, help="registry size to generate")
+    p.add_argument("--dir", type=Path, default=Path("var/demo"), help="where the demo DB lives")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=run)
+
+
+def caller_ids(records: Sequence[ResidentRecord], seed: int) -> tuple[str, ...]:
+    """Caller IDs as the trunk delivers them: mostly registered residents (national format),
+    household landlines, unknown local numbers, `<unknown>` and foreign +82/+1 numbers."""
+    rng = random.Random(seed)
+    registered = [_national(p) for r in records for p in (*r.mobiles, *r.landlines)]
+    picked = rng.sample(registered, min(len(registered), 300))
+    unknown = [f"13{rng.randrange(10**9):09d}" for _ in range(60)]
+    foreign = ["+821012345678", "+821098765432", "+15551234567", "+16175550123"] * 5
+    return tuple(picked + unknown + foreign + ["<unknown>"] * 10)
+
+
+def _national(e164: str) -> str:
+    # Asterisk shows what the trunk sent: `05356683318` for a landline, 11 digits for a mobile.
+    if e164.startswith("+865"):
+        return "0" + e164[3:]
+    return e164.removeprefix("+86")
+
+
+async def prepare(url: str, residents: int, seed: int) -> list[ResidentRecord]:
+    """Migrate the demo database, fill the registry once, create the demo agents."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine, "head")
+        records = list(generate_residents(residents, seed))
+        if await registry_version(engine) == 0:
+            await save_residents(engine, records)
+        accounts = SqlAgentAccounts(engine)
+        for a in DEMO_AGENTS:
+            await accounts.add(a.agent_id, a.name, a.languages, DEMO_PASSWORD, a.seat)
+        return records
+    finally:
+        await engine.dispose()
+
+
+def demo_seats() -> tuple[SeatPlan, ...]:
+    """The queue members of the demo: the seats the demo agents sit at."""
+    wanted = {a.seat for a in DEMO_AGENTS}
+    return tuple(p for p in seat_plan(52) if p.seat in wanted)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the whole demo until the duration is over or SIGINT/SIGTERM."""
+    url = f"sqlite+aiosqlite:///{args.dir.resolve() / 'cti.sqlite3'}"
+    print("cti demo: preparing the registry and demo agents…", flush=True)
+    records = await prepare(url, args.residents, args.seed)
+    sim_config = SimConfig(
+        port=args.ami_port,
+        pbx=PbxConfig(seed=args.seed, no_answer_ratio=0.1),
+        load=LoadConfig(
+            rate_per_hour=args.rate,
+            caller_ids=caller_ids(records, args.seed),
+            talk=(15.0, 45.0),
+            seed=args.seed,
+        ),
+        seats=demo_seats(),
+        reseat_on_restart=True,
+    )
+    stop = asyncio.Event()
+    restart = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, AttributeError):
+        loop.add_signal_handler(signal.SIGUSR1, restart.set)
+    async with SimServer(sim_config) as sim:
+        settings = Settings(
+            database_url=url,
+            ami=AMISettings(port=sim.port),
+            http=HTTPSettings(host="127.0.0.1", port=args.port),
+        )
+        from cti.web import create_app
+
+        runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", args.port)
+        await site.start()
+        try:
+            _print_welcome(args.port, sim.port, args.rate)
+            await _wait(stop, restart, sim, args.duration)
+        finally:
+            await runner.cleanup()
+            placed = sim.arrivals.placed if sim.arrivals else 0
+            print(f"cti demo: stopped after {placed} simulated calls", flush=True)
+
+
+async def _wait(
+    stop: asyncio.Event, restart: asyncio.Event, sim: SimServer, duration: float
+) -> None:
+    deadline = loop_time() + duration if duration else None
+    while not stop.is_set():
+        left = None if deadline is None else deadline - loop_time()
+        if left is not None and left <= 0:
+            return
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(restart.wait())]
+        _, pending = await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
+        if restart.is_set():
+            restart.clear()
+            print("cti demo: restarting the simulator (the server must reconnect)", flush=True)
+            await sim.restart()
+
+
+def loop_time() -> float:
+    """The running loop's clock."""
+    return asyncio.get_running_loop().time()
+
+
+def _print_welcome(http_port: int, ami_port: int, rate: float) -> None:
+    base = f"http://127.0.0.1:{http_port}"
+    print(f"cti demo: PBX simulator on 127.0.0.1:{ami_port}, {rate:g} calls/h", flush=True)
+    print(f"cti demo: agent pages at {base}/agent — log in as:", flush=True)
+    for a in DEMO_AGENTS:
+        print(f"  {a.agent_id} / {DEMO_PASSWORD}  ({a.name}, {a.seat}, {a.languages})")
+    print("cti demo: Ctrl-C stops everything; `kill -USR1 <pid>` restarts the PBX", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `cti demo`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve(args))
+    return 0
