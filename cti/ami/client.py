@@ -283,6 +283,8 @@ class AMIClient:
         """
         action_id = f"{self._prefix}-{next(self._ids)}"
         data = encode_action(name, fields, action_id)
+        if self._supervisor is None:
+            raise AMIConnectionLost(f"{name}: the AMI client is not running", maybe_executed=False)
         timeout = self.settings.action_timeout_s
         await self.wait_connected(timeout)
         return await self._exchange(name, action_id, data, idempotent, timeout)
