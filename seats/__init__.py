@@ -11,16 +11,20 @@ from seats.accounts import (
 )
 from seats.directory import SeatChange, SeatDirectory
 from seats.interfaces import seat_of_interface
+from seats.models import Agent
 from seats.passwords import hash_password, verify_password
+from seats.store import SqlAgentAccounts
 
 __all__ = [
     "LANGUAGES",
     "AccountError",
+    "Agent",
     "AgentAccounts",
     "AgentProfile",
     "MemoryAgentAccounts",
     "SeatChange",
     "SeatDirectory",
+    "SqlAgentAccounts",
     "check_agent_id",
     "hash_password",
     "parse_languages",

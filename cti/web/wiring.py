@@ -22,8 +22,7 @@ from cti.db import create_engine, upgrade
 from cti.state import CallLog, CallTracker, StateService
 from cti.web.keys import ACCOUNTS, BUS, SEATS, SETTINGS, WRAPUPS
 from locator import Locator
-from seats import SeatDirectory
-from seats.store import SqlAgentAccounts
+from seats import SeatDirectory, SqlAgentAccounts
 
 log = logging.getLogger(__name__)
 
