@@ -130,6 +130,7 @@ Message: TypeAlias = Greeting | Response | Event | Action
 # C-level map() of dict lookups.
 _LINE_CACHE: Final[dict[str, Header]] = {}
 _LINE_CACHE_MAX: Final = 16384
+_LINE_CACHE_MAX_LINE: Final = 160  # longer lines are rarely repeated; keeps the memo small
 # bytes.strip() strips exactly these; str.strip() would strip Unicode spaces as well.
 _ASCII_SPACE: Final = " \t\n\r\x0b\x0c"
 
@@ -152,7 +153,9 @@ def _headers_crlf(text: str) -> tuple[Header, ...] | None:
                 key, sep, value = line.partition(": ")
                 if not sep or not key or ":" in key or " " in key:
                     return None
-                headers[i] = cache[line] = (key, value)
+                headers[i] = (key, value)
+                if len(line) <= _LINE_CACHE_MAX_LINE:
+                    cache[line] = (key, value)
     return tuple(headers)  # type: ignore[arg-type]  # no None left
 
 
