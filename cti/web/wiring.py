@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from aiohttp import web
 
+from cti.ami.client import AMIClient
 from cti.bus import make_bus
 from cti.db import create_engine, upgrade
+from cti.settings import Settings
 from cti.state import CallLog, CallTracker, StateService
 from cti.web.keys import ACCOUNTS, BUS, SEATS, SETTINGS, WRAPUPS
 from locator import Locator
@@ -61,14 +62,14 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
     app[WRAPUPS] = state
     app[SEATS] = seats
     tasks = [_owned(state.run(), "state-writer")]
-    stop_ami = await _start_ami(settings, state, tasks)
+    ami = await _start_ami(settings, state)
     log.info(
         "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port
     )
     try:
         yield
     finally:
-        await stop_ami()
+        await ami.stop()
         for task in tasks:
             task.remove_done_callback(_fail_loudly)
             task.cancel()
@@ -80,27 +81,10 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-async def _start_ami(
-    settings: Any, state: StateService, tasks: list[asyncio.Task[Any]]
-) -> Callable[[], Awaitable[None]]:
-    """Connect the AMI client (cti.ami.client) to the state service, when it is installed."""
-    try:
-        client_mod = importlib.import_module("cti.ami.client")
-    except ModuleNotFoundError:
-        log.error("cti.ami.client is not available: no calls will be tracked")
-
-        async def nothing() -> None:
-            return None
-
-        return nothing
-    client = client_mod.AMIClient(settings.ami)
+async def _start_ami(settings: Settings, state: StateService) -> AMIClient:
+    """Connect the AMI client to the state service; it reconnects by itself until stopped."""
+    client = AMIClient(settings.ami)
     client.subscribe(state.on_event)
     client.on_resynced(state.on_resynced)
-    tasks.append(_owned(client.run(), "ami-client"))
-
-    async def stop() -> None:
-        close = getattr(client, "close", None)
-        if close is not None:
-            await close()
-
-    return stop
+    await client.start()
+    return client
