@@ -49,7 +49,6 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         request,
         session.agent,
         app[METRICS],
-        max_queue=limits.max_queue,
         send_timeout_s=limits.send_timeout_s,
     )
     log.info(
@@ -57,19 +56,15 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     )
     with app[HUB].attached(socket):
         if notice is not None:
-            socket.offer(notice)
             last_seq = int(notice["seq"])
         feed = bus.subscribe(session.agent, after=last_seq)
-        pump = asyncio.create_task(_forward(feed, socket), name=f"ws-feed-{session.agent}")
-        sender = asyncio.create_task(socket.run_sender(), name=f"ws-send-{session.agent}")
+        pump = asyncio.create_task(_forward(notice, feed, socket), name=f"ws-{session.agent}")
         try:
             await _read_until_closed(ws)
         finally:
-            for task in (pump, sender):
-                task.cancel()
-            for task in (pump, sender):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
 
@@ -92,11 +87,15 @@ async def _truncation_notice(bus: Bus, agent: str, last_seq: int | None) -> Mess
     return {"seq": seq, "type": "resynced", "reason": "history_truncated"}
 
 
-async def _forward(feed: AsyncIterator[Message], socket: AgentSocket) -> None:
-    """Move the bus feed into the socket's queue; any hold-up drops the socket."""
+async def _forward(
+    notice: Message | None, feed: AsyncIterator[Message], socket: AgentSocket
+) -> None:
+    """Write the feed to the socket in order; any hold-up drops the socket."""
     try:
+        if notice is not None and not await socket.send(notice):
+            return
         async for message in feed:
-            if not socket.offer(message):
+            if not await socket.send(message):
                 return
         socket.drop("feed_ended")  # the bus is closing: the page reconnects and replays
     except SlowSubscriber:

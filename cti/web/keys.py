@@ -17,9 +17,11 @@ from seats import AgentAccounts, SeatDirectory
 
 @dataclass(frozen=True, slots=True)
 class SocketLimits:
-    """How much one agent socket may fall behind before it is dropped."""
+    """How long one write to an agent socket may wait before the socket is dropped.
 
-    max_queue: int = 256
+    How many messages may pile up meanwhile is the bus's per-subscriber queue bound.
+    """
+
     send_timeout_s: float = 10.0
     heartbeat_s: float = 15.0
 

@@ -23,9 +23,11 @@ CLOSE_GOING_AWAY = 1001  # the server is stopping: reconnect with last_seq
 class AgentSocket:
     """Writes one agent's messages to one WebSocket without letting a slow reader stall us.
 
-    `offer` never waits: it queues the frame, and when `max_queue` frames are already waiting
-    (the browser stopped reading, or its network did) the socket is dropped; the client
-    reconnects with its last `seq` and gets what it missed from the bus.
+    Messages are written in order straight from the bus feed, one task, no extra queue: a
+    write that waits longer than `send_timeout_s` (the browser stopped reading, or its
+    network did) drops the socket, and while a write waits the bus's own bounded
+    per-subscriber queue takes the backlog (overflowing it also drops the socket). Either
+    way the client reconnects with its last `seq` and the bus replays what it missed.
     """
 
     def __init__(
@@ -35,47 +37,32 @@ class AgentSocket:
         agent: str,
         metrics: WebMetrics,
         *,
-        max_queue: int,
         send_timeout_s: float,
     ) -> None:
         self.agent = agent
         self.ws = ws
         self._transport = request.transport
         self._metrics = metrics
-        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(max_queue)
         self._send_timeout_s = send_timeout_s
         self.dropped: str | None = None
 
-    def offer(self, message: Mapping[str, Any]) -> bool:
-        """Queue `message` for sending; False (and the socket dropped) when the queue is full."""
-        if self.dropped is not None:
+    async def send(self, message: Mapping[str, Any]) -> bool:
+        """Write one message; False when the socket is gone or was dropped for slowness."""
+        if self.dropped is not None or self.ws.closed:
             return False
         frame = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         try:
-            self._queue.put_nowait((str(message.get("type", "")), frame))
-        except asyncio.QueueFull:
-            self.drop("queue_full")
+            # The deadline bounds the wait on the transport's drain, which is where a peer
+            # that stops reading makes send_str wait.
+            async with asyncio.timeout(self._send_timeout_s):
+                await self.ws.send_str(frame)
+        except TimeoutError:
+            self.drop("send_timeout")
             return False
+        except (ConnectionError, RuntimeError):
+            return False  # closed under us; the reader side sees it too
+        self._metrics.messages_sent.labels(str(message.get("type", ""))).inc()
         return True
-
-    async def run_sender(self) -> None:
-        """Write queued frames in order until the socket closes or is dropped."""
-        while self.dropped is None:
-            batch = [await self._queue.get()]
-            while not self._queue.empty():  # drain what piled up without a loop turn each
-                batch.append(self._queue.get_nowait())
-            try:
-                # One deadline per frame: a peer that stops reading makes send_str wait on
-                # the transport's drain, and that wait is what the deadline bounds.
-                for kind, frame in batch:
-                    async with asyncio.timeout(self._send_timeout_s):
-                        await self.ws.send_str(frame)
-                    self._metrics.messages_sent.labels(kind).inc()
-            except TimeoutError:
-                self.drop("send_timeout")
-                return
-            except (ConnectionError, RuntimeError):
-                return  # closed under us; the reader side sees it too
 
     def drop(self, reason: str) -> None:
         """Cut the connection at once (no close handshake: the peer is not reading)."""

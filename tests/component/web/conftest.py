@@ -77,16 +77,18 @@ async def make_stack(
     prefix = f"test-web:{uuid.uuid4().hex}:"
     buses: list[RedisBus] = []
 
-    async def make(limits: SocketLimits | None = None, history: int = 500) -> Stack:
+    async def make(
+        limits: SocketLimits | None = None, history: int = 500, subscriber_queue: int = 10_000
+    ) -> Stack:
         bus: Bus
         if bus_kind == "redis":
             redis_bus = RedisBus.from_url(
-                REDIS_URL, prefix=prefix, history=history, subscriber_queue=10_000
+                REDIS_URL, prefix=prefix, history=history, subscriber_queue=subscriber_queue
             )
             buses.append(redis_bus)
             bus = redis_bus
         else:
-            bus = InProcessBus(history=history, subscriber_queue=10_000)
+            bus = InProcessBus(history=history, subscriber_queue=subscriber_queue)
         seats = SeatDirectory()
         wrapups = RecordedWrapups()
         services = WebServices(accounts=accounts, bus=bus, wrapups=wrapups, seats=seats)
