@@ -20,10 +20,17 @@ def register(subparsers: Any) -> None:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from cti.cli import settings_from_args
     from cti.web import create_app
+    from cti.web.access_log import AccessLogger
 
     settings = settings_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
-    web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=5)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        shutdown_timeout=5,
+        access_log_class=AccessLogger,
+    )
     return 0
