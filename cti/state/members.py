@@ -78,20 +78,23 @@ def member_from_event(event: Event) -> Member | None:
 
 
 class Membership:
-    """Members by (queue, seat)."""
+    """Members by (queue, seat), with when each was last changed by a live event."""
 
     def __init__(self) -> None:
         self._members: dict[tuple[str, str], Member] = {}
+        self._changed_at: dict[tuple[str, str], float] = {}  # removals kept as tombstones
 
-    def put(self, member: Member) -> Member | None:
+    def put(self, member: Member, now: float = 0.0) -> Member | None:
         """Add or update a member; returns the previous one."""
         key = (member.queue, member.seat)
         previous = self._members.get(key)
         self._members[key] = member
+        self._changed_at[key] = now
         return previous
 
-    def remove(self, queue: str, seat: str) -> Member | None:
+    def remove(self, queue: str, seat: str, now: float = 0.0) -> Member | None:
         """Remove a member; returns it (None when it was not there)."""
+        self._changed_at[(queue, seat)] = now
         return self._members.pop((queue, seat), None)
 
     def of_seat(self, seat: str) -> list[Member]:
@@ -106,9 +109,19 @@ class Membership:
         """Every member, by queue then seat."""
         return sorted(self._members.values(), key=lambda m: (m.queue, m.seat))
 
-    def replace(self, members: list[Member]) -> None:
-        """Forget everything and hold exactly these members (after a resync)."""
-        self._members = {(m.queue, m.seat): m for m in members}
+    def replace(self, members: list[Member], taken_at: float) -> None:
+        """Hold the members of a snapshot taken at `taken_at` (a resync).
+
+        A member a live event changed (or removed) after `taken_at` keeps what that event
+        said: the snapshot is older than it.
+        """
+        newer = {k for k, at in self._changed_at.items() if at > taken_at}
+        result = {(m.queue, m.seat): m for m in members if (m.queue, m.seat) not in newer}
+        for key in newer:
+            if key in self._members:
+                result[key] = self._members[key]
+        self._members = result
+        self._changed_at = {k: at for k, at in self._changed_at.items() if k in newer}
 
     def signature(self, seat: str) -> tuple[tuple[str, bool, str], ...]:
         """What an agent's `state` message shows: queues and pauses (not device status)."""

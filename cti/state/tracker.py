@@ -53,6 +53,7 @@ class Call:
     connected_at: float | None = None
     hold_s: float | None = None
     in_queue: bool = True
+    touched_at: float = 0.0
 
 
 def _seconds(value: str | None) -> float | None:
@@ -98,7 +99,13 @@ class CallTracker:
     def handle(self, event: Event, now: float) -> list[Outgoing]:
         """Apply one AMI event at time `now` (epoch seconds); return what must happen."""
         handler = self._handlers.get(event.name)
-        return handler(event, now) if handler is not None else []
+        if handler is None:
+            return []
+        out = handler(event, now)
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is not None:
+            call.touched_at = now
+        return out
 
     # --- calls -------------------------------------------------------------------------
 
@@ -318,7 +325,7 @@ class CallTracker:
         if member is None:
             return []
         before = self.members.signature(member.seat)
-        self.members.put(member)
+        self.members.put(member, now)
         out: list[Outgoing] = [self._member_broadcast(member, True)]
         if self.members.signature(member.seat) != before:
             out += self._agent_state(member.seat)
@@ -326,7 +333,7 @@ class CallTracker:
 
     def _on_member_removed(self, event: Event, now: float) -> list[Outgoing]:
         member = member_from_event(event)
-        if member is None or self.members.remove(member.queue, member.seat) is None:
+        if member is None or self.members.remove(member.queue, member.seat, now) is None:
             return []
         return [self._member_broadcast(member, False), *self._agent_state(member.seat)]
 
@@ -337,9 +344,12 @@ class CallTracker:
     ) -> list[Outgoing]:
         """Rebuild from QueueStatus and CoreShowChannels events taken after a (re)connect.
 
-        Members are replaced (a restarted Asterisk has none). A call whose channel is gone
-        ended while we were away: its pops are retracted and it is logged. Callers waiting
-        that we did not know get a call (their pop comes with the next AgentCalled).
+        `now` is when the snapshot was taken. Members are replaced (a restarted Asterisk
+        has none). A call whose channel is gone ended while we were away: its pops are
+        retracted and it is logged. Callers waiting that we did not know get a call (their
+        pop comes with the next AgentCalled). Calls and members that a live event changed
+        after `now` are left as that event made them: the AMI client hands events and the
+        resync to separate tasks, so newer events may be handled first.
         """
         out: list[Outgoing] = []
         seats_before = {s: self.members.signature(s) for s in self.members.seats()}
@@ -349,7 +359,7 @@ class CallTracker:
             if e.name == "QueueMember"
             if (m := member_from_event(e)) is not None
         ]
-        self.members.replace(members)
+        self.members.replace(members, now)
         for seat in sorted(seats_before.keys() | self.members.seats()):
             if seats_before.get(seat, ()) != self.members.signature(seat):
                 out += self._agent_state(seat)
@@ -359,7 +369,9 @@ class CallTracker:
             e["Uniqueid"]: e for e in queue_status if e.name == "QueueEntry" and "Uniqueid" in e
         }
         for call in list(self._calls.values()):
-            out += self._resync_call(call, live, entries, now)
+            # A call a live event touched after the snapshot knows better than the snapshot.
+            if call.touched_at <= now:
+                out += self._resync_call(call, live, entries, now)
         for uniqueid, entry in entries.items():
             if uniqueid not in self._calls:
                 wait = _seconds(entry.get("Wait")) or 0.0

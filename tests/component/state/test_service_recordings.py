@@ -6,6 +6,7 @@ Real Locator over the archive sample (SQLite), real call log, InProcessBus and R
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -59,7 +60,10 @@ async def service(
     state = StateService(CallTracker(seats), bus, locator, CallLog(engine), clock=Clock())
     writer = asyncio.create_task(state.run())
     yield state, seats
+    await state.flush()  # no database write may be cut off half way
     writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
 
 
 async def replay(state: StateService, path: Path) -> None:

@@ -274,3 +274,21 @@ def test_every_pop_is_settled_once_by_answered_or_retract_in_every_recording(
                 settled[key] = settled.get(key, 0) + 1
         for key, count in pops.items():
             assert settled.get(key, 0) + (key in open_rings) == count, (path.name, key)
+
+
+def test_events_handled_after_the_snapshot_survive_the_resync(traces_dir: Path) -> None:
+    events = recording_events(traces_dir / "03-call-answered.ami")
+    join = next(i for i, e in enumerate(events) if e.name == "QueueCallerJoin")
+    after = traces_dir / "10b-restart-after.ami"
+    snapshot = (list_events(after, "QueueStatus"), list_events(after, "CoreShowChannels"))
+
+    newer = CallTracker(Seats())
+    replay(newer, events[: join + 1], start=2000.0, step=0.0)
+    assert finished(newer.resync(*snapshot, 1999.0)) == []
+    assert list(newer.calls) == ["1795361778.1"]
+    assert [m.seat for m in newer.members.all()] == ["seat07"]
+
+    older = CallTracker(Seats())
+    replay(older, events[: join + 1], start=2000.0, step=0.0)
+    assert [f.record.outcome for f in finished(older.resync(*snapshot, 2001.0))] == ["abandoned"]
+    assert older.calls == {} and older.members.all() == []
