@@ -110,7 +110,7 @@ async def test_unknown_caller_state_and_lives_alone_flags(stack: Stack, page: Pa
     due = PopDue("a07", "seat07", "u-1", "q-zh", "<unknown>", None, 3.0)
     await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("<unknown>")))
     await expect(page.locator("#caller-kind")).to_have_text("未知来电")
-    await expect(page.locator("#no-resident")).to_be_visible()
+    await expect(page.locator("#no-resident")).to_contain_text("无法查询")
     await page.screenshot(path=shot("agent-unknown-caller-zh.png"))
     due = PopDue("a07", "seat07", "l-1", "q-zh", "05356891234", "刘", 3.0)
     await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356891234")))

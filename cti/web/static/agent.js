@@ -341,7 +341,7 @@
     renderTimer(call);
 
     const unknown = isUnknownNumber(caller.number) && !caller.normalized;
-    setText("caller-name", caller.name || (unknown ? t("unknown_caller") : ""));
+    setText("caller-name", caller.name || "");
     setText("caller-number", unknown ? t("no_number") : formatPhone(caller.number));
     const kind = $("caller-kind");
     kind.hidden = true;
@@ -360,7 +360,7 @@
 
     const residents = Array.isArray(pop.residents) ? pop.residents : [];
     $("no-resident").hidden = residents.length > 0;
-    setText("no-resident", residents.length ? "" : t("not_registered"));
+    setText("no-resident", residents.length ? "" : t(unknown ? "no_lookup" : "not_registered"));
     renderHousehold(call, residents);
     $("resident").hidden = residents.length === 0;
     if (residents.length) renderResident(residents[Math.min(call.chosen, residents.length - 1)]);
