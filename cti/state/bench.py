@@ -100,7 +100,8 @@ class Peer:
                 await writer.drain()
         await writer.drain()
         self.done.set()
-        await reader.read()  # hold the connection until the server goes
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # hold the connection until the server goes
         writer.close()
 
 
@@ -195,6 +196,8 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str) -> None:
     for owned in (ami_task, writer_task):
         if owned is not None:
             owned.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await owned
     await runner.cleanup()
     await locator.close()
     await bus.close()
