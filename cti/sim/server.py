@@ -116,10 +116,12 @@ class SimServer:
         for session in list(self._sessions):
             session.writer.transport.abort()
         self._sessions.clear()
-        for task in list(self._tasks):
-            task.cancel()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            # Aborted sockets end their readers; cancelling a client_connected_cb task
+            # instead makes Python 3.11 log the CancelledError as unhandled.
+            _, late = await asyncio.wait(list(self._tasks), timeout=2.0)
+            for task in late:
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
