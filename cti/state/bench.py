@@ -133,7 +133,7 @@ async def _read_ami(host: str, port: int, on_event: Any) -> None:
         writer.close()
 
 
-async def serve(peer_port: int, baseline: bool, bus_kind: str) -> None:
+async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = True) -> None:
     """The server process: prints `http <port>` then runs until stdin closes."""
     from aiohttp import web
 
@@ -177,7 +177,7 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str) -> None:
     else:
         bus = InProcessBus()
     seats = SeatDirectory()
-    state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
+    state = StateService(CallTracker(seats), bus, locator, CallLog(engine) if call_log else None)
     services = WebServices(accounts=OpenAccounts(), bus=bus, wrapups=state, seats=seats)
     app = create_app(Settings(), services)
     runner = web.AppRunner(app, access_log=None)
@@ -231,6 +231,8 @@ async def _spawn(peer_port: int, baseline: bool, bus_kind: str) -> asyncio.subpr
     args = ["-m", "cti.state.bench", "serve", "--peer-port", str(peer_port), "--bus", bus_kind]
     if baseline:
         args.append("--baseline")
+    if os.environ.get("BENCH_POP_NO_CALL_LOG"):
+        args.append("--no-call-log")
     return await asyncio.create_subprocess_exec(
         sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
@@ -402,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--peer-port", type=int, required=True)
     srv.add_argument("--baseline", action="store_true")
     srv.add_argument("--bus", choices=["memory", "redis"], default="memory")
+    srv.add_argument("--no-call-log", action="store_true")
     parser.add_argument("--agents", type=int, nargs="+", default=[52, 1000])
     parser.add_argument("--bus", choices=["memory", "redis"], default="memory")
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
@@ -412,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     if args.mode == "serve":
-        asyncio.run(serve(args.peer_port, args.baseline, args.bus))
+        asyncio.run(serve(args.peer_port, args.baseline, args.bus, not args.no_call_log))
         return 0
     return asyncio.run(amain(args))
 

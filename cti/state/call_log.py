@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -34,37 +34,60 @@ def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def _row(record: CallRecord, resident_ids: Sequence[str]) -> dict[str, Any]:
+    return {
+        "call_id": record.call_id,
+        "queue": record.queue,
+        "language": record.language,
+        "caller_number": record.caller_number,
+        "caller_name": record.caller_name,
+        "resident_ids": " ".join(resident_ids),
+        "agent": record.agent_id,
+        "seat": record.seat,
+        "joined_at": _utc(record.joined_at),
+        "ended_at": _utc(record.ended_at),
+        "waited_s": record.waited_s,
+        "talked_s": record.talked_s,
+        "outcome": record.outcome,
+        "closed_on_resync": record.closed_on_resync,
+    }
+
+
 class CallLog:
     """Reads and writes `call_log` rows."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def record(self, record: CallRecord, resident_ids: Sequence[str] = ()) -> bool:
         """Write a finished call. False (and nothing written) when it is already logged."""
-        entry = CallLogEntry(
-            call_id=record.call_id,
-            queue=record.queue,
-            language=record.language,
-            caller_number=record.caller_number,
-            caller_name=record.caller_name,
-            resident_ids=" ".join(resident_ids),
-            agent=record.agent_id,
-            seat=record.seat,
-            joined_at=_utc(record.joined_at),
-            ended_at=_utc(record.ended_at),
-            waited_s=record.waited_s,
-            talked_s=record.talked_s,
-            outcome=record.outcome,
-            closed_on_resync=record.closed_on_resync,
-        )
-        async with self._sessions() as session:
-            session.add(entry)
+        return await self.record_many([(record, resident_ids)]) == 1
+
+    async def record_many(self, calls: Sequence[tuple[CallRecord, Sequence[str]]]) -> int:
+        """Write finished calls in one transaction; returns how many were new.
+
+        One multi-row INSERT (Core, not the ORM: this runs on the event loop between pops);
+        if a call is already logged, the rows are written one by one, skipping it.
+        """
+        rows = [_row(record, ids) for record, ids in calls]
+        if not rows:
+            return 0
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(CallLogEntry), rows)
+            return len(rows)
+        except IntegrityError:
+            pass
+        written = 0
+        for row in rows:
             try:
-                await session.commit()
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(CallLogEntry), [row])
+                written += 1
             except IntegrityError:
-                return False
-        return True
+                continue
+        return written
 
     async def get(self, call_id: str) -> CallLogEntry | None:
         """The logged call, or None."""

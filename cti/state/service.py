@@ -8,6 +8,7 @@ The hot path (an AMI event to a published pop) does only in-memory work and one
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Final, Protocol
 from cti.ami.protocol import Event
 from cti.bus import Bus
 from cti.state.call_log import CallLog, WrapupRejected
-from cti.state.outgoing import CallFinished, Outgoing, PopDue, ToAgent, ToBroadcast
+from cti.state.outgoing import CallFinished, CallRecord, Outgoing, PopDue, ToAgent, ToBroadcast
 from cti.state.pop import pop_message
 from cti.state.ports import CallerLocator, MatchLike
 from cti.state.tracker import CallTracker
@@ -52,6 +53,14 @@ class _CallContext:
 Job = Callable[[], Awaitable[object]]
 
 
+@dataclass(frozen=True, slots=True)
+class _LogCall:
+    """A finished call waiting to be written (batched with the others pending)."""
+
+    record: CallRecord
+    resident_ids: tuple[str, ...]
+
+
 class StateService:
     """Feeds AMI events to the tracker and carries out what it returns."""
 
@@ -70,7 +79,7 @@ class StateService:
         self._call_log = call_log
         self._clock = clock
         self._contexts: dict[str, _CallContext] = {}
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue(MAX_PENDING_WRITES)
+        self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
 
     async def on_event(self, event: Event) -> None:
         """Handle one AMI event (subscribe this to the AMI client)."""
@@ -141,11 +150,10 @@ class StateService:
             record.outcome,
             record.waited_s,
         )
-        call_log = self._call_log
-        if call_log is not None:
-            await self._enqueue(lambda: call_log.record(record, ids))
+        if self._call_log is not None:
+            await self._enqueue(_LogCall(record, ids))
 
-    async def _enqueue(self, job: Job) -> None:
+    async def _enqueue(self, job: Job | _LogCall) -> None:
         # Waiting here (back-pressure) only happens with 10,000 writes pending: better a
         # late pop than a lost call-log row.
         await self._jobs.put(job)
@@ -153,23 +161,35 @@ class StateService:
     async def run(self) -> None:
         """Write the call log and audit rows, forever; run it as an owned background task.
 
-        A failing write is retried, then logged and skipped; the task itself never dies
-        of a database error.
+        Everything pending is taken at once and the call-log rows go in one INSERT, so a
+        burst costs the event loop one transaction, not one per call. A failing write is
+        retried, then logged and skipped; the task itself never dies of a database error.
         """
         while True:
-            job = await self._jobs.get()
+            batch = [await self._jobs.get()]
+            while not self._jobs.empty():
+                batch.append(self._jobs.get_nowait())
             try:
-                for attempt in range(1, _RETRIES + 1):
-                    try:
-                        await job()
-                        break
-                    except Exception:
-                        if attempt == _RETRIES:
-                            log.exception("state write failed %d times; dropped", attempt)
-                        else:
-                            await asyncio.sleep(0.2 * attempt)
+                calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
+                if calls and self._call_log is not None:
+                    await self._attempt(functools.partial(self._call_log.record_many, calls))
+                for job in batch:
+                    if not isinstance(job, _LogCall):
+                        await self._attempt(job)
             finally:
-                self._jobs.task_done()
+                for _ in batch:
+                    self._jobs.task_done()
+
+    async def _attempt(self, job: Job) -> None:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                await job()
+                return
+            except Exception:
+                if attempt == _RETRIES:
+                    log.exception("state write failed %d times; dropped", attempt)
+                else:
+                    await asyncio.sleep(0.2 * attempt)
 
     async def flush(self) -> None:
         """Wait until every queued write is done (needs `run()` running)."""
