@@ -43,6 +43,10 @@ from cti.settings import AMISettings
 
 log = logging.getLogger(__name__)
 
+# asyncio.timeout() rather than asyncio.wait_for() throughout: on Python 3.11, wait_for
+# swallows a cancellation that lands as the awaited answer arrives, and a stopping client
+# would then hang on a live connection.
+
 T = TypeVar("T")
 Handler = Callable[[T], Awaitable[None] | None]
 _SUBSCRIBER_QUEUE_MAX = 100_000
@@ -220,10 +224,19 @@ class AMIClient:
             resync_sub.start()
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
 
+    async def run(self) -> None:
+        """Start, then run until cancelled, stopping on the way out (for an owned task)."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
     async def wait_connected(self, within_s: float | None = None) -> None:
         """Wait until logged in; AMITimeout after `within_s` seconds."""
         try:
-            await asyncio.wait_for(self._connected.wait(), within_s)
+            async with asyncio.timeout(within_s):
+                await self._connected.wait()
         except TimeoutError:
             raise AMITimeout(f"not connected to AMI at {self.address} in {within_s} s") from None
 
@@ -308,7 +321,8 @@ class AMIClient:
         self._pending[action_id] = _Pending(name, idempotent, future)
         protocol.transport.write(data)
         try:
-            return await asyncio.wait_for(future, within_s)
+            async with asyncio.timeout(within_s):
+                return await future
         except TimeoutError:
             raise AMITimeout(f"{name} (ActionID {action_id}): no answer in {within_s} s") from None
         finally:
@@ -405,12 +419,12 @@ class AMIClient:
         """One connection's life; returns whether it got as far as a resync."""
         s = self.settings
         loop = asyncio.get_running_loop()
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: _Protocol(self), s.host, s.port), s.action_timeout_s
-        )
+        async with asyncio.timeout(s.action_timeout_s):
+            _, protocol = await loop.create_connection(lambda: _Protocol(self), s.host, s.port)
         self._protocol = protocol
         self.connections += 1
-        await asyncio.wait_for(protocol.greeting, s.action_timeout_s)
+        async with asyncio.timeout(s.action_timeout_s):
+            await protocol.greeting
         await self._login(protocol)
         self._connected.set()
         log.info("AMI at %s: logged in as %r", self.address, s.username)

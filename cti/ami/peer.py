@@ -424,6 +424,10 @@ class ReplayPeer:
         self._session_tasks.add(task)
         try:
             await session.run()
+        except asyncio.CancelledError:
+            # Only stop() cancels a session, and the task ends here. Python 3.11's stream
+            # server would log a cancelled connection task as an error.
+            pass
         finally:
             session.close()
             self._sessions.discard(session)

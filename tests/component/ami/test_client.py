@@ -228,6 +228,19 @@ async def test_originate_in_flight_is_failed_and_never_resent(
         assert len(peer.actions("Originate")) == 1
 
 
+async def test_run_as_an_owned_task_stops_cleanly_when_cancelled(traces_dir: Path) -> None:
+    async with ReplayPeer(traces_dir / "01-status.ami") as peer:
+        client = AMIClient(fast(peer.port))
+        task = asyncio.create_task(client.run())
+        await client.wait_connected(5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not client.connected
+        with pytest.raises(AMIConnectionLost):
+            await client.send("Ping")
+
+
 async def test_send_on_a_stopped_client_fails_at_once() -> None:
     client = AMIClient(AMISettings(port=1))
     with pytest.raises(AMIConnectionLost) as info:
