@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from cti.db import create_engine, upgrade
 from cti.settings import AMISettings, HTTPSettings, Settings
-from cti.sim import LoadConfig, PbxConfig, SeatPlan, SimConfig, SimServer, seat_plan
+from cti.sim import LoadConfig, PbxConfig, SeatPlan, SimConfig, SimThread, seat_plan
 from locator import ResidentRecord, generate_residents, registry_version, save_residents
 from seats import SqlAgentAccounts
 
@@ -103,22 +103,75 @@ def demo_seats() -> tuple[SeatPlan, ...]:
     return tuple(p for p in seat_plan(52) if p.seat in wanted)
 
 
-async def serve(args: argparse.Namespace) -> None:
-    """Run the whole demo until the duration is over or SIGINT/SIGTERM."""
-    url = f"sqlite+aiosqlite:///{args.dir.resolve() / 'cti.sqlite3'}"
-    print("cti demo: preparing the registry and demo agents…", flush=True)
-    records = await prepare(url, args.residents, args.seed)
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What `cti demo` runs: rates, ports, the registry and where the database lives."""
+
+    rate: float = 120.0
+    port: int = 8080
+    ami_port: int = 0
+    residents: int = 3000
+    dir: Path = Path("var/demo")
+    seed: int = 1
+    talk: tuple[float, float] = (15.0, 45.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningDemo:
+    """A demo that is up: the simulator, the web app and the port it listens on."""
+
+    sim: SimThread
+    app: web.Application
+    http_port: int
+
+
+@contextlib.asynccontextmanager
+async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
+    """Prepare the database, start the simulator (own thread) and the CTI server (this loop);
+    stop both on exit, server first."""
+    url = f"sqlite+aiosqlite:///{options.dir.resolve() / 'cti.sqlite3'}"
+    records = await prepare(url, options.residents, options.seed)
     sim_config = SimConfig(
-        port=args.ami_port,
-        pbx=PbxConfig(seed=args.seed, no_answer_ratio=0.1),
+        port=options.ami_port,
+        pbx=PbxConfig(seed=options.seed, no_answer_ratio=0.1),
         load=LoadConfig(
-            rate_per_hour=args.rate,
-            caller_ids=caller_ids(records, args.seed),
-            talk=(15.0, 45.0),
-            seed=args.seed,
+            rate_per_hour=options.rate,
+            caller_ids=caller_ids(records, options.seed),
+            talk=options.talk,
+            seed=options.seed,
         ),
         seats=demo_seats(),
         reseat_on_restart=True,
+    )
+    async with SimThread(sim_config) as sim:
+        settings = Settings(
+            database_url=url,
+            ami=AMISettings(port=sim.port),
+            http=HTTPSettings(host="127.0.0.1", port=options.port),
+        )
+        from cti.web import create_app  # the whole server: only when the demo runs
+
+        app = create_app(settings)
+        runner = web.AppRunner(app, shutdown_timeout=5)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", options.port)
+            await site.start()
+            port = runner.addresses[0][1]
+            yield RunningDemo(sim, app, port)
+        finally:
+            await runner.cleanup()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the whole demo until the duration is over or SIGINT/SIGTERM."""
+    options = DemoOptions(
+        rate=args.rate,
+        port=args.port,
+        ami_port=args.ami_port,
+        residents=args.residents,
+        dir=args.dir,
+        seed=args.seed,
     )
     stop = asyncio.Event()
     restart = asyncio.Event()
@@ -128,29 +181,18 @@ async def serve(args: argparse.Namespace) -> None:
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError, AttributeError):
         loop.add_signal_handler(signal.SIGUSR1, restart.set)
-    async with SimServer(sim_config) as sim:
-        settings = Settings(
-            database_url=url,
-            ami=AMISettings(port=sim.port),
-            http=HTTPSettings(host="127.0.0.1", port=args.port),
-        )
-        from cti.web import create_app
-
-        runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", args.port)
-        await site.start()
+    print("cti demo: preparing the registry and demo agents…", flush=True)
+    async with running_demo(options) as demo:
+        _print_welcome(demo.http_port, demo.sim.port, options.rate)
         try:
-            _print_welcome(args.port, sim.port, args.rate)
-            await _wait(stop, restart, sim, args.duration)
+            await _wait(stop, restart, demo.sim, args.duration)
         finally:
-            await runner.cleanup()
-            placed = sim.arrivals.placed if sim.arrivals else 0
-            print(f"cti demo: stopped after {placed} simulated calls", flush=True)
+            placed = await demo.sim.placed()
+            print(f"cti demo: stopping after {placed} simulated calls", flush=True)
 
 
 async def _wait(
-    stop: asyncio.Event, restart: asyncio.Event, sim: SimServer, duration: float
+    stop: asyncio.Event, restart: asyncio.Event, sim: SimThread, duration: float
 ) -> None:
     deadline = loop_time() + duration if duration else None
     while not stop.is_set():

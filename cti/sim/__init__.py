@@ -10,6 +10,7 @@ from cti.sim.load import DEFAULT_CALLER_IDS, Arrivals, LoadConfig
 from cti.sim.pbx import CallerSpec, NoSuchQueue, Pbx, PbxConfig
 from cti.sim.seats import SeatPlan, seat_plan
 from cti.sim.server import SimConfig, SimServer
+from cti.sim.thread import SimThread
 
 __all__ = [
     "DEFAULT_CALLER_IDS",
@@ -23,6 +24,7 @@ __all__ = [
     "SeatPlan",
     "SimConfig",
     "SimServer",
+    "SimThread",
     "handle",
     "seat_plan",
 ]

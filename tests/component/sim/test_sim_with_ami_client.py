@@ -7,50 +7,14 @@ client then meets the greeting the way it meets Asterisk's.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 
 from cti.ami import AMIClient, AMIError, Event, ListResult, Resync
 from cti.settings import AMISettings
-from cti.sim import CallerSpec, PbxConfig, SimConfig, SimServer
+from cti.sim import CallerSpec, PbxConfig, SimConfig, SimThread
 
 FAST = PbxConfig(no_answer_ratio=0.0, answer_delay=(0.05, 0.05), retry=0.05)
-
-
-class ThreadedSim:
-    """A SimServer on its own loop in a thread; `call` runs a coroutine over there."""
-
-    def __init__(self, config: SimConfig) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.sim = SimServer(config)
-
-    async def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
-
-    async def place_call(self, spec: CallerSpec) -> None:
-        async def place() -> None:
-            self.sim.place_call(spec)
-
-        await self.call(place())
-
-
-@asynccontextmanager
-async def threaded_sim(config: SimConfig) -> AsyncIterator[ThreadedSim]:
-    t = ThreadedSim(config)
-    t.thread.start()
-    await t.call(t.sim.start())
-    try:
-        yield t
-    finally:
-        await t.call(t.sim.stop())
-        t.loop.call_soon_threadsafe(t.loop.stop)
-        t.thread.join(5)
-        t.loop.close()
 
 
 def client_for(port: int) -> AMIClient:
@@ -60,8 +24,8 @@ def client_for(port: int) -> AMIClient:
 
 
 async def test_client_adds_a_member_and_reads_it_back_in_queue_status() -> None:
-    async with threaded_sim(SimConfig(pbx=FAST)) as t:
-        client = client_for(t.sim.port)
+    async with SimThread(SimConfig(pbx=FAST)) as t:
+        client = client_for(t.port)
         await client.start()
         try:
             await client.wait_connected(15)
@@ -80,8 +44,8 @@ async def test_client_adds_a_member_and_reads_it_back_in_queue_status() -> None:
 
 
 async def test_client_sees_a_call_and_resyncs_after_a_restart() -> None:
-    async with threaded_sim(SimConfig(pbx=FAST)) as t:
-        client = client_for(t.sim.port)
+    async with SimThread(SimConfig(pbx=FAST)) as t:
+        client = client_for(t.port)
         seen: list[Event] = []
         resyncs: list[Resync] = []
 
@@ -107,7 +71,7 @@ async def test_client_sees_a_call_and_resyncs_after_a_restart() -> None:
                 "AgentConnect",
                 "AgentComplete",
             ]
-            await t.call(t.sim.restart())
+            await t.restart()
             for _ in range(100):
                 if len(resyncs) >= 2:
                     break
