@@ -10,8 +10,9 @@ What it promises:
 - After every (re)connect: QueueStatus and CoreShowChannels, published as a `Resync`.
 - An action in flight when the connection drops fails with `AMIConnectionLost`; nothing is
   ever re-sent, so an Originate is never placed twice.
-- Every subscriber runs as its own owned task: one that raises is logged with the event and
-  neither stops the others nor the reader.
+- Subscribers are called from one owned dispatcher task fed by a queue, events and resyncs
+  in arrival order: one that raises is logged with the event and neither stops the others
+  nor the reader.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from panoramisk.ami_protocol import AMIProtocol
 
@@ -103,40 +104,24 @@ class _Pending:
     collector: ListCollector | None = None
 
 
-class _Subscriber(Generic[T]):
-    """One handler behind its own queue and owned task, so it cannot stall the reader."""
+class _Dispatcher:
+    """Hands events and resyncs to the handlers from one owned task, in arrival order.
 
-    def __init__(self, handler: Handler[T], what: str) -> None:
-        self.handler = handler
-        self.what = what
-        self.queue: asyncio.Queue[T] = asyncio.Queue(_SUBSCRIBER_QUEUE_MAX)
+    The reader only enqueues, so a slow or raising handler never stalls it; a handler that
+    raises is logged with the item and the others still get it. One queue for both kinds
+    keeps a Resync in its place among the events (a state machine must not apply a snapshot
+    after events that came later).
+    """
+
+    def __init__(self) -> None:
+        self.events: list[Handler[Event]] = []
+        self.resynced: list[Handler[Resync]] = []
+        self.queue: asyncio.Queue[Event | Resync] = asyncio.Queue(_SUBSCRIBER_QUEUE_MAX)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._run(), name=f"ami-subscriber-{self.what}")
-
-    def put(self, item: T) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            log.error(
-                "AMI %s subscriber %r is %d behind: dropping %r",
-                self.what,
-                self.handler,
-                self.queue.qsize(),
-                item,
-            )
-
-    async def _run(self) -> None:
-        while True:
-            item = await self.queue.get()
-            try:
-                result = self.handler(item)
-                if result is not None:
-                    await result
-            except Exception:
-                log.exception("AMI %s subscriber %r failed on %r", self.what, self.handler, item)
+            self.task = asyncio.create_task(self._run(), name="ami-dispatcher")
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -144,6 +129,30 @@ class _Subscriber(Generic[T]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
+
+    def put(self, item: Event | Resync) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.error("AMI handlers are %d items behind: dropping %r", self.queue.qsize(), item)
+
+    async def _run(self) -> None:
+        while True:
+            item = await self.queue.get()
+            if isinstance(item, Event):
+                await self._call(list(self.events), item)
+            else:
+                await self._call(list(self.resynced), item)
+
+    @staticmethod
+    async def _call(handlers: list[Handler[T]], item: T) -> None:
+        for handler in handlers:
+            try:
+                result = handler(item)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("AMI handler %r failed on %r", handler, item)
 
 
 class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hints
@@ -196,8 +205,7 @@ class AMIClient:
         self._protocol: _Protocol | None = None
         self._connected = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
-        self._events: list[_Subscriber[Event]] = []
-        self._resynced: list[_Subscriber[Resync]] = []
+        self._dispatcher = _Dispatcher()
         self._stopping = False
         self.last_resync: Resync | None = None
         self.last_error: Exception | None = None  # why the last connection attempt ended
@@ -218,10 +226,7 @@ class AMIClient:
         if self._supervisor is not None:
             return
         self._stopping = False
-        for sub in self._events:
-            sub.start()
-        for resync_sub in self._resynced:
-            resync_sub.start()
+        self._dispatcher.start()
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
 
     async def run(self) -> None:
@@ -249,33 +254,31 @@ class AMIClient:
                 await self._supervisor
             self._supervisor = None
         self._drop_connection("the AMI client stopped")
-        for sub in self._events:
-            await sub.stop()
-        for resync_sub in self._resynced:
-            await resync_sub.stop()
+        await self._dispatcher.stop()
 
     def subscribe(self, handler: Handler[Event]) -> Callable[[], None]:
-        """Call `handler` with every unsolicited Event, in order, from an owned task.
+        """Call `handler` with every unsolicited Event, in order, from the owned dispatcher.
 
         Events that answer one of our list actions go into that action's ListResult instead.
-        Returns a function that unsubscribes.
+        Handlers should be quick (they share one task, which keeps events and resyncs in
+        order); one that raises is logged and the others still run. Returns an unsubscribe.
         """
-        return self._add(self._events, _Subscriber(handler, "event"))
+        return self._add(self._dispatcher.events, handler)
 
     def on_resynced(self, handler: Handler[Resync]) -> Callable[[], None]:
-        """Call `handler` with a `Resync` after every (re)connect. Returns an unsubscribe."""
-        return self._add(self._resynced, _Subscriber(handler, "resynced"))
+        """Call `handler` with a `Resync` after every (re)connect, in order with the events.
 
-    def _add(self, subs: list[_Subscriber[T]], sub: _Subscriber[T]) -> Callable[[], None]:
-        subs.append(sub)
-        if self._supervisor is not None:
-            sub.start()
+        Returns a function that unsubscribes.
+        """
+        return self._add(self._dispatcher.resynced, handler)
+
+    @staticmethod
+    def _add(handlers: list[Handler[T]], handler: Handler[T]) -> Callable[[], None]:
+        handlers.append(handler)
 
         def unsubscribe() -> None:
-            if sub in subs:
-                subs.remove(sub)
-                if sub.task is not None:
-                    sub.task.cancel()
+            if handler in handlers:
+                handlers.remove(handler)
 
         return unsubscribe
 
@@ -347,8 +350,7 @@ class AMIClient:
             if result is not None:
                 self._settle(pending, result)
         elif isinstance(message, Event):
-            for sub in self._events:
-                sub.put(message)
+            self._dispatcher.put(message)
 
     def _on_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
         if protocol is self._protocol:
@@ -467,8 +469,7 @@ class AMIClient:
             len(resync.queue_status),
             len(resync.channels),
         )
-        for sub in self._resynced:
-            sub.put(resync)
+        self._dispatcher.put(resync)
 
     async def _watchdog(self, protocol: _Protocol) -> None:
         s = self.settings

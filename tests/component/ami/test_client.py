@@ -350,3 +350,30 @@ async def test_endless_message_hits_the_buffer_cap_and_the_client_reconnects(
         assert not client.connected
     finally:
         server.close()
+
+
+async def test_handlers_see_events_and_resync_in_arrival_order(
+    traces_dir: Path, running: Callable[[AMISettings], AMIClient]
+) -> None:
+    async with ReplayPeer(traces_dir / "01-status.ami") as peer:
+        client = running(fast(peer.port))
+        order: list[str] = []
+        dropped: list[str] = []
+
+        async def on_event(event: Event) -> None:
+            await asyncio.sleep(0)
+            order.append(event.name)
+
+        def on_resync(resync: Resync) -> None:
+            order.append("resync")
+
+        client.subscribe(on_event)
+        client.on_resynced(on_resync)
+        unsubscribe = client.subscribe(lambda e: dropped.append(e.name))
+        unsubscribe()
+        await client.start()
+        await eventually(lambda: "resync" in order)
+        # 01 sends FullyBooted and SuccessfulAuth right after the Login answer, before the
+        # resync's list answers: they are handled first.
+        assert order == ["FullyBooted", "SuccessfulAuth", "resync"]
+        assert dropped == []
