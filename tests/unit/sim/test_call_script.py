@@ -132,3 +132,23 @@ def test_pjsip_answered_call_matches_13_queue_events(recorded: Recorded) -> None
             seen.add(e.get("Channel"))
         kept.append(e)
     assert_same_shapes(events, kept)
+
+
+def test_abandon_with_no_one_ringing_matches_04_queue_events(recorded: Recorded) -> None:
+    pbx = Pbx(PbxConfig(), START)
+    pbx.add_member("q-ko", "Local/seat31@agents/n", "seat31", paused=True)
+    events = pbx.place_call(
+        CallerSpec(
+            "q-ko", "+821012345678", "Kim", "ko", patience=3.0, variables=(("LANGSEL", "ko"),)
+        )
+    )
+    events += pbx.advance(START + 60)
+    rec = recorded("04-call-abandoned.ami", "Originate", "QueueRemove")
+    # In 04 the recorder hung the caller up with a Hangup action (its own list reply and a
+    # different channel teardown); what the queue reports is the same.
+    wanted = {"QueueCallerJoin", "QueueCallerAbandon", "QueueCallerLeave", "VarSet"}
+    assert "AgentCalled" not in {e[0][1] for e in events}
+    assert_same_shapes(
+        [e for e in from_join(events) if e[0][1] in wanted],
+        [e for e in rec_from_join(rec) if e.name in wanted],
+    )
