@@ -70,9 +70,18 @@ class RedisBus:
         self._listening = asyncio.Event()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "cti:", **kwargs: Any) -> RedisBus:
-        """A bus on a new connection pool for `url` (`redis://127.0.0.1:6379/0`)."""
-        return cls(aioredis.Redis.from_url(url), prefix=prefix, **kwargs)
+    def from_url(
+        cls, url: str, prefix: str = "cti:", max_connections: int = 64, **kwargs: Any
+    ) -> RedisBus:
+        """A bus on a new connection pool for `url` (`redis://127.0.0.1:6379/0`).
+
+        The pool blocks (up to 5 s) for a free connection instead of failing: a shift
+        change logs in hundreds of agents at once, each replaying its history.
+        """
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=5
+        )
+        return cls(aioredis.Redis(connection_pool=pool), prefix=prefix, **kwargs)
 
     def _stream(self, agent_id: str) -> str:
         return f"{self._prefix}stream:{agent_id}"

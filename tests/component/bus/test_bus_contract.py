@@ -167,3 +167,20 @@ async def test_redis_seq_and_resume_are_shared_between_nodes() -> None:
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_bus_serves_a_thousand_concurrent_replays_without_running_out() -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    bus = RedisBus.from_url(REDIS_URL, prefix=prefix, max_connections=8)
+    try:
+        await bus.publish("a1", {"type": "pop"})
+        histories = await asyncio.gather(*(bus.since("a1", 0) for _ in range(1000)))
+        assert {len(h) for h in histories} == {1}
+    finally:
+        await bus.close()
+        client = aioredis.Redis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
