@@ -75,11 +75,11 @@ class RedisBus:
     ) -> RedisBus:
         """A bus on a new connection pool for `url` (`redis://127.0.0.1:6379/0`).
 
-        The pool blocks (up to 5 s) for a free connection instead of failing: a shift
+        The pool blocks (up to 20 s) for a free connection instead of failing: a shift
         change logs in hundreds of agents at once, each replaying its history.
         """
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=5
+            url, max_connections=max_connections, timeout=20
         )
         return cls(aioredis.Redis(connection_pool=pool), prefix=prefix, **kwargs)
 
