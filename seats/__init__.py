@@ -13,6 +13,7 @@ from seats.directory import SeatChange, SeatDirectory
 from seats.interfaces import seat_of_interface
 from seats.models import Agent
 from seats.passwords import hash_password, verify_password
+from seats.redis_directory import RedisSeatDirectory
 from seats.store import SqlAgentAccounts
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AgentAccounts",
     "AgentProfile",
     "MemoryAgentAccounts",
+    "RedisSeatDirectory",
     "SeatChange",
     "SeatDirectory",
     "SqlAgentAccounts",

@@ -18,7 +18,11 @@ class SeatDirectory:
 
     One agent sits at one seat and one seat holds one agent: the latest login wins, so an
     agent who forgot to log out does not lock a seat for the next shift. The state machine
-    asks `agent_at(seat)` when a queue rings a member.
+    asks `agent_at(seat)` when a queue rings a member: always a dict lookup, never I/O.
+
+    The web login calls `claim` / `release` (async). Here they change this node's map;
+    `seats.RedisSeatDirectory` overrides them to change the map shared by every CTI node,
+    and keeps this map as its local mirror. `login` / `logout` change this node's map only.
     """
 
     def __init__(self) -> None:
@@ -60,3 +64,22 @@ class SeatDirectory:
     def occupied(self) -> dict[str, str]:
         """A snapshot: seat → agent for every occupied seat."""
         return dict(self._agent_at)
+
+    def replace(self, occupied: dict[str, str]) -> None:
+        """Take `occupied` (seat → agent) as the whole map (a mirror reloading its source)."""
+        self._agent_at = dict(occupied)
+        self._seat_of = {agent: seat for seat, agent in occupied.items()}
+
+    async def claim(self, agent: str, seat: str) -> SeatChange:
+        """Log `agent` in at `seat` (the newest login wins); says who was displaced."""
+        return self.login(agent, seat)
+
+    async def release(self, agent: str, seat: str) -> bool:
+        """Free `seat` if `agent` still holds it (a logout); False when someone else took it."""
+        if self._agent_at.get(seat) != agent:
+            return False
+        self.logout(agent)
+        return True
+
+    async def close(self) -> None:
+        """Nothing to release for a map held in this process."""

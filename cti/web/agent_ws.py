@@ -36,7 +36,7 @@ def _last_seq(request: web.Request) -> int | None:
 @routes.get("/ws/agent")
 async def agent_ws(request: web.Request) -> web.StreamResponse:
     """Stream the agent's messages; see docs/protocol.md for the message shapes."""
-    session = session_of(request)  # before the upgrade: a bad token is a JSON 401
+    session = await session_of(request)  # before the upgrade: a bad token is a JSON 401
     last_seq = _last_seq(request)
     app = request.app
     limits = app[LIMITS]
@@ -50,6 +50,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         session.agent,
         app[METRICS],
         send_timeout_s=limits.send_timeout_s,
+        token=session.token,
     )
     log.info(
         "agent socket open: agent=%s seat=%s last_seq=%s", session.agent, session.seat, last_seq

@@ -25,8 +25,8 @@ from cti.web.keys import (
 )
 from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
-from cti.web.sessions import SessionStore
-from cti.web.sockets import CLOSE_GOING_AWAY, SocketHub
+from cti.web.sessions import AgentSession, Sessions, SessionStore
+from cti.web.sockets import CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, SocketHub
 from seats import AgentAccounts, SeatDirectory
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class WebServices:
     bus: Bus
     wrapups: WrapupSink
     seats: SeatDirectory
+    sessions: Sessions | None = None  # None: in-process SessionStore
 
 
 def create_app(
@@ -59,7 +60,7 @@ def create_app(
     app[SETTINGS] = settings
     app[LIMITS] = limits or SocketLimits()
     app[METRICS] = metrics
-    app[SESSIONS] = SessionStore()
+    app[SESSIONS] = (services.sessions if services else None) or SessionStore()
     app[HUB] = SocketHub(metrics)
     if services is not None:
         app[ACCOUNTS] = services.accounts
@@ -70,11 +71,21 @@ def create_app(
         from cti.web.wiring import run_services  # imports the whole server: only when serving
 
         app.cleanup_ctx.append(run_services)
+    app.on_startup.append(_close_ended_sessions)  # after cleanup_ctx set the real SESSIONS
     app.on_shutdown.append(_close_sockets)
     for table in (login.routes, agent_ws.routes, wrapup.routes, ops.routes, pages.routes):
         app.add_routes(table)
     pages.add_static(app)
     return app
+
+
+async def _close_ended_sessions(app: web.Application) -> None:
+    hub = app[HUB]
+
+    async def close(session: AgentSession, reason: str) -> None:
+        await hub.close_session(session.token, CLOSE_SESSION_ENDED, reason)
+
+    app[SESSIONS].on_ended(close)
 
 
 async def _close_sockets(app: web.Application) -> None:

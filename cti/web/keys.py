@@ -10,7 +10,7 @@ from cti.bus import Bus
 from cti.settings import Settings
 from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
-from cti.web.sessions import SessionStore
+from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
 from seats import AgentAccounts, SeatDirectory
 
@@ -32,6 +32,6 @@ ACCOUNTS = web.AppKey[AgentAccounts]("accounts")
 BUS = web.AppKey[Bus]("bus")
 WRAPUPS = web.AppKey[WrapupSink]("wrapups")
 SEATS = web.AppKey("seats", SeatDirectory)
-SESSIONS = web.AppKey("sessions", SessionStore)
+SESSIONS = web.AppKey[Sessions]("sessions")
 HUB = web.AppKey("socket_hub", SocketHub)
 METRICS = web.AppKey("metrics", WebMetrics)

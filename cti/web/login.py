@@ -7,9 +7,8 @@ import logging
 from aiohttp import web
 
 from cti.web.errors import BadRequest, InvalidCredentials
-from cti.web.keys import ACCOUNTS, BUS, HUB, METRICS, SEATS, SESSIONS
+from cti.web.keys import ACCOUNTS, BUS, METRICS, SEATS, SESSIONS
 from cti.web.requests import json_object, session_of, text_field
-from cti.web.sockets import CLOSE_SESSION_ENDED
 from seats import seat_of_interface
 
 log = logging.getLogger(__name__)
@@ -41,12 +40,10 @@ async def login(request: web.Request) -> web.Response:
     if not seat:
         raise BadRequest("`seat` is required (this agent has no home seat)", field="seat")
 
-    change = app[SEATS].login(profile.id, seat)
-    session = app[SESSIONS].issue(profile.id, seat)
-    # Older pages of this agent (another tab, another seat) and of whoever sat here stop.
-    await app[HUB].close_agent(profile.id, CLOSE_SESSION_ENDED, "logged in elsewhere")
-    if change.displaced_agent is not None:
-        await app[HUB].close_agent(change.displaced_agent, CLOSE_SESSION_ENDED, "seat taken")
+    change = await app[SEATS].claim(profile.id, seat)
+    # Ends the older sessions of this agent and of whoever sat here; their pages, on
+    # whichever node, are closed by the sessions' on_ended handler (see app.py).
+    session = await app[SESSIONS].login(profile.id, seat)
     history = await app[BUS].since(profile.id, 0)
     last_seq = int(history[-1]["seq"]) if history else 0
     app[METRICS].logins.labels("ok").inc()
@@ -64,11 +61,9 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/api/logout")
 async def logout(request: web.Request) -> web.Response:
     """End the session and free the seat; the agent's sockets close."""
-    session = session_of(request)
+    session = await session_of(request)
     app = request.app
-    app[SESSIONS].end(session.token)
-    if app[SEATS].agent_at(session.seat) == session.agent:
-        app[SEATS].logout(session.agent)
-    await app[HUB].close_agent(session.agent, CLOSE_SESSION_ENDED, "logged out")
+    await app[SESSIONS].logout(session.token)  # its sockets close through on_ended
+    await app[SEATS].release(session.agent, session.seat)
     log.info("logout: agent=%s seat=%s", session.agent, session.seat)
     return web.json_response({"ok": True})

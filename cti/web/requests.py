@@ -40,11 +40,11 @@ def text_field(body: dict[str, Any], name: str, *, max_len: int, required: bool 
     return value.strip()
 
 
-def session_of(request: web.Request) -> AgentSession:
+async def session_of(request: web.Request) -> AgentSession:
     """The caller's session from `Authorization: Bearer …` or `?token=`; else InvalidToken."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token")
-    session = request.app[SESSIONS].resolve(token)
+    session = await request.app[SESSIONS].validate(token)
     if session is None:
         raise InvalidToken("log in again")
     return session

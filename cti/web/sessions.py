@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,35 @@ class AgentSession:
     agent: str
     seat: str
     expires_at: float
+
+
+# Called with a session that ended (and why: "logged out", "seat taken", "logged in
+# elsewhere") so the node holding its sockets closes them.
+EndedHandler = Callable[[AgentSession, str], Awaitable[None]]
+
+
+def end_reason(ended: AgentSession, agent: str) -> str:
+    """Why a login of `agent` ended `ended`: the agent logged in again, or lost the seat."""
+    return "logged in elsewhere" if ended.agent == agent else "seat taken"
+
+
+class Sessions(Protocol):
+    """What the web side needs of the session tokens: `SessionStore` in one process,
+    `cti.web.redis_sessions.RedisSessionStore` across CTI nodes.
+
+    `login` ends the older sessions of the agent and of the seat; every ended session, on
+    whichever node it ended, reaches the handlers given to `on_ended` on every node.
+    """
+
+    async def login(self, agent: str, seat: str) -> AgentSession: ...
+
+    async def validate(self, token: str | None) -> AgentSession | None: ...
+
+    async def logout(self, token: str) -> AgentSession | None: ...
+
+    def on_ended(self, handler: EndedHandler) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class SessionStore:
@@ -29,6 +59,37 @@ class SessionStore:
         self._ttl_s = ttl_s
         self._clock = clock
         self._sessions: dict[str, AgentSession] = {}
+        self._handlers: list[EndedHandler] = []
+
+    def on_ended(self, handler: EndedHandler) -> None:
+        """Call `handler` for every session `login` or `logout` ends."""
+        self._handlers.append(handler)
+
+    async def login(self, agent: str, seat: str) -> AgentSession:
+        """`issue`, then tell the handlers which sessions it ended."""
+        ended = self.end_where(lambda s: s.agent == agent or s.seat == seat)
+        session = self.issue(agent, seat)
+        for old in ended:
+            await self._ended(old, end_reason(old, agent))
+        return session
+
+    async def validate(self, token: str | None) -> AgentSession | None:
+        """`resolve` (the Sessions protocol is async: elsewhere it is a Redis lookup)."""
+        return self.resolve(token)
+
+    async def logout(self, token: str) -> AgentSession | None:
+        """`end`, then tell the handlers."""
+        session = self.end(token)
+        if session is not None:
+            await self._ended(session, "logged out")
+        return session
+
+    async def close(self) -> None:
+        """Nothing to release in process."""
+
+    async def _ended(self, session: AgentSession, reason: str) -> None:
+        for handler in self._handlers:
+            await handler(session, reason)
 
     def issue(self, agent: str, seat: str) -> AgentSession:
         """A fresh session; earlier sessions of this agent or this seat end."""

@@ -38,8 +38,10 @@ class AgentSocket:
         metrics: WebMetrics,
         *,
         send_timeout_s: float,
+        token: str = "",
     ) -> None:
         self.agent = agent
+        self.token = token  # the session it was opened with: ending that session closes it
         self.ws = ws
         self._transport = request.transport
         self._metrics = metrics
@@ -112,6 +114,11 @@ class SocketHub:
         """Close every socket of `agent` (a newer login ended their session)."""
         for socket in list(self._by_agent.get(agent, ())):
             await socket.close(code, reason)
+
+    async def close_session(self, token: str, code: int, reason: str) -> None:
+        """Close the sockets opened with session `token` (it ended, maybe on another node)."""
+        sockets = [s for group in self._by_agent.values() for s in group if s.token == token]
+        await asyncio.gather(*(s.close(code, reason) for s in sockets))
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every socket (graceful shutdown: clients reconnect elsewhere or later)."""

@@ -21,9 +21,10 @@ from cti.bus import make_bus
 from cti.db import create_engine, upgrade
 from cti.settings import Settings
 from cti.state import CallLog, CallTracker, StateService
-from cti.web.keys import ACCOUNTS, BUS, SEATS, SETTINGS, WRAPUPS
+from cti.web.keys import ACCOUNTS, BUS, SEATS, SESSIONS, SETTINGS, WRAPUPS
+from cti.web.redis_shared import open_seats_and_sessions
 from locator import Locator
-from seats import SeatDirectory, SqlAgentAccounts
+from seats import SqlAgentAccounts
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,14 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url)
     await upgrade(engine, "head")
     bus = make_bus(settings)
-    seats = SeatDirectory()
+    seats, sessions = await open_seats_and_sessions(settings)  # Redis-shared with redis_url
     locator = await Locator.open(engine, settings.locator)
     state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
     app[ACCOUNTS] = SqlAgentAccounts(engine)
     app[BUS] = bus
     app[WRAPUPS] = state
     app[SEATS] = seats
+    app[SESSIONS] = sessions
     tasks = [_owned(state.run(), "state-writer")]
     ami = await _start_ami(settings, state)
     log.info(
@@ -77,6 +79,8 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await locator.close()
+        await sessions.close()
+        await seats.close()
         await bus.close()
         await engine.dispose()
 

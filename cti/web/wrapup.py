@@ -21,7 +21,7 @@ MAX_NOTE = 2000
 @routes.post("/api/calls/{call_id}/wrapup")
 async def save_wrapup(request: web.Request) -> web.Response:
     """Save outcome + note for one of the agent's completed calls through the state service."""
-    session = session_of(request)
+    session = await session_of(request)
     call_id = request.match_info["call_id"]
     body = await json_object(request)
     outcome = text_field(body, "outcome", max_len=32)
