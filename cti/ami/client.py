@@ -332,11 +332,13 @@ class AMIClient:
             self._pending.pop(action_id, None)
 
     def _on_message(self, protocol: _Protocol, message: Message) -> None:
-        if protocol is not self._protocol:
-            return
+        # The greeting can be read before create_connection() returns and _session() records
+        # the protocol (on loopback it is already in the socket), so it is taken first.
         if isinstance(message, Greeting):
             if not protocol.greeting.done():
                 protocol.greeting.set_result(message)
+            return
+        if protocol is not self._protocol:
             return
         pending = self._pending.get(message.action_id or "")
         if isinstance(message, Response) and pending is not None:

@@ -22,8 +22,9 @@ from cti.ami.peer import ReplayPeer
 from cti.ami.protocol import AMIParser, Event, LocalProtocolError, Response
 from cti.ami.trace import ClientAction, load_trace, server_bytes
 from cti.settings import AMISettings
+from tests.conftest import TRACES as SHARED_TRACES
 
-TRACES = Path(__file__).resolve().parents[3].parent / "shared" / "asterisk-traces"
+TRACES = SHARED_TRACES
 RECORDINGS = [p for p in sorted(TRACES.glob("*.ami")) if p.name != "06-bad-login.ami"]
 
 
@@ -377,3 +378,16 @@ async def test_handlers_see_events_and_resync_in_arrival_order(
         # resync's list answers: they are handled first.
         assert order == ["FullyBooted", "SuccessfulAuth", "resync"]
         assert dropped == []
+
+
+async def test_greeting_read_before_connection_is_recorded_still_counts() -> None:
+    # On loopback the greeting can be in the socket before create_connection() returns; it
+    # used to be dropped, and the login waited out the whole action timeout.
+    from cti.ami.client import _Protocol
+
+    client = AMIClient(fast(1))
+    protocol = _Protocol(client)
+    assert client._protocol is None
+    protocol.data_received(b"Asterisk Call Manager/11.0.0\r\n")
+    assert protocol.greeting.done()
+    assert protocol.greeting.result().version == "11.0.0"

@@ -22,8 +22,9 @@ from cti.ami.protocol import (
     parse_message,
 )
 from cti.ami.trace import server_bytes
+from tests.conftest import TRACES as SHARED_TRACES
 
-TRACES = Path(__file__).resolve().parents[3].parent / "shared" / "asterisk-traces"
+TRACES = SHARED_TRACES
 RECORDINGS = sorted(TRACES.glob("*.ami"))
 
 
