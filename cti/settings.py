@@ -40,10 +40,12 @@ class HTTPSettings(BaseModel):
 
 
 class LocatorSettings(BaseModel):
-    """Caller-ID normalisation: the home region and area code."""
+    """Caller-ID normalisation (home region and area code) and the index refresh interval."""
 
     region: str = "CN"
     home_area_code: str = Field(default="0535", pattern=r"^0\d{2,3}$")
+    # How often the server checks whether another process changed the registry.
+    refresh_interval_s: float = Field(default=5.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -12,6 +12,7 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
+from locator import Locator
 from seats import AgentAccounts, SeatDirectory
 
 
@@ -35,3 +36,4 @@ SEATS = web.AppKey("seats", SeatDirectory)
 SESSIONS = web.AppKey[Sessions]("sessions")
 HUB = web.AppKey("socket_hub", SocketHub)
 METRICS = web.AppKey("metrics", WebMetrics)
+LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services

@@ -1,7 +1,8 @@
 """The real collaborators of `cti serve`, built and owned by the app's cleanup context.
 
-Order on start: database (migrated), bus, seat directory, locator index, state service and
-its call-log writer, then the AMI client feeding the state service. Stopped in reverse.
+Order on start: database (migrated), bus, seat directory, locator index (and its watch for
+other processes' registry changes), state service and its call-log writer, then the AMI client
+feeding the state service. Stopped in reverse.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from cti.bus import make_bus
 from cti.db import create_engine, upgrade
 from cti.settings import Settings
 from cti.state import CallLog, CallTracker, StateService
-from cti.web.keys import ACCOUNTS, BUS, SEATS, SESSIONS, SETTINGS, WRAPUPS
+from cti.web.keys import ACCOUNTS, BUS, LOCATOR, SEATS, SESSIONS, SETTINGS, WRAPUPS
 from cti.web.redis_shared import open_seats_and_sessions
 from locator import Locator
 from seats import SqlAgentAccounts
@@ -49,6 +50,30 @@ def _owned(coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
     return task
 
 
+def _restarting(
+    factory: Callable[[], Awaitable[Any]], name: str, *, pause_s: float = 1.0
+) -> asyncio.Task[Any]:
+    """Run `factory()` as an owned task; when it raises or returns, log it and start it again.
+
+    For work whose loss would go unnoticed (an index that silently stops following the
+    database) but which the server can live without for a moment.
+    """
+
+    async def run() -> None:
+        while True:
+            try:
+                await factory()
+            except Exception:
+                log.exception("background task %s failed; restarting in %.1f s", name, pause_s)
+            else:
+                log.error("background task %s ended; restarting in %.1f s", name, pause_s)
+            await asyncio.sleep(pause_s)
+
+    task = asyncio.create_task(run(), name=name)
+    task.add_done_callback(_fail_loudly)  # only if the restart loop itself breaks
+    return task
+
+
 async def run_services(app: web.Application) -> AsyncIterator[None]:
     """Start the database, bus, locator, state service and AMI client; stop them on exit."""
     settings = app[SETTINGS]
@@ -58,12 +83,18 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
     seats, sessions = await open_seats_and_sessions(settings)  # Redis-shared with redis_url
     locator = await Locator.open(engine, settings.locator)
     state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
+    app[LOCATOR] = locator
     app[ACCOUNTS] = SqlAgentAccounts(engine)
     app[BUS] = bus
     app[WRAPUPS] = state
     app[SEATS] = seats
     app[SESSIONS] = sessions
-    tasks = [_owned(state.run(), "state-writer")]
+    interval_s = settings.locator.refresh_interval_s
+    tasks = [
+        _owned(state.run(), "state-writer"),
+        # Another process's `cti registry import` reaches the index within one interval.
+        _restarting(lambda: locator.watch(interval_s), "registry-watch"),
+    ]
     ami = await _start_ami(settings, state)
     log.info(
         "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port
