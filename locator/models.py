@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cti.db.models import Base
+from cti.db import Base
 
 
 class Household(Base):

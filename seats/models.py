@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cti.db.models import Base
+from cti.db import Base
 
 
 class Agent(Base):

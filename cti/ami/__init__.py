@@ -26,6 +26,7 @@ from cti.ami.protocol import (
     encode_headers,
     parse_message,
 )
+from cti.ami.trace import ClientAction, Segment, ServerBytes, load_trace, server_bytes, split_trace
 
 __all__ = [
     "AMIAuthError",
@@ -35,6 +36,7 @@ __all__ = [
     "AMIParser",
     "AMITimeout",
     "Action",
+    "ClientAction",
     "Event",
     "Greeting",
     "Header",
@@ -48,8 +50,13 @@ __all__ = [
     "ReplayPeer",
     "Response",
     "Resync",
+    "Segment",
+    "ServerBytes",
     "encode_action",
     "encode_greeting",
     "encode_headers",
+    "load_trace",
     "parse_message",
+    "server_bytes",
+    "split_trace",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.ami.protocol import Action, Header
+from cti.ami import Action, Header
 from cti.sim.channels import Headers
 from cti.sim.pbx import NoSuchQueue, Pbx
 from cti.sim.queues import Queue

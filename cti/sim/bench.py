@@ -14,8 +14,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from cti.ami.protocol import AMIParser, Event, encode_action, encode_headers
-from cti.ami.trace import server_bytes
+from cti.ami import AMIParser, Event, encode_action, encode_headers, server_bytes
 from cti.sim.load import Arrivals, LoadConfig
 from cti.sim.pbx import Pbx, PbxConfig
 from cti.sim.seats import seat_plan

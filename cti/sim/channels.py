@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from cti.ami.protocol import Header
+from cti.ami import Header
 
 Headers: TypeAlias = tuple[Header, ...]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from cti.ami.protocol import Header
+from cti.ami import Header
 from cti.sim.channels import PRIV_AGENT, Headers, device_state, event
 
 # Member device status numbers as app_queue reports them.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cti.ami.protocol import (
+from cti.ami import (
     Action,
     AMIParser,
     ProtocolError,

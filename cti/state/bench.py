@@ -35,8 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from cti.ami.protocol import AMIParser, Event, encode_greeting
-from cti.ami.trace import server_bytes
+from cti.ami import AMIParser, Event, encode_greeting, server_bytes
 
 DEFAULT_TRACE = Path(__file__).resolve().parents[3] / "shared/asterisk-traces/08-burst-60-calls.ami"
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[3] / "shared/registry/sample-residents.csv"
@@ -142,8 +141,7 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
     from cti.settings import LocatorSettings, Settings
     from cti.state import CallLog, CallTracker, StateService
     from cti.web import WebServices, create_app
-    from locator import Locator, save_residents
-    from locator.importer import parse_file
+    from locator import Locator, parse_file, save_residents
     from seats import SeatDirectory
 
     loop = asyncio.get_running_loop()

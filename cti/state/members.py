@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.state.text import member_seat
 
 # Asterisk device states as QueueMemberStatus reports them.

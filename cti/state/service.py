@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.bus import Bus
 from cti.state.call_log import CallLog, WrapupRejected
 from cti.state.outgoing import CallFinished, CallRecord, Outgoing, PopDue, ToAgent, ToBroadcast

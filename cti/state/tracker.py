@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.state.members import Member, Membership, member_from_event
 from cti.state.outgoing import (
     CallFinished,

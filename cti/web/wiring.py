@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cti.ami.client import AMIClient
+from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.db import create_engine, upgrade
 from cti.settings import Settings
