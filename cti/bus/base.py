@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
 Message = dict[str, Any]
@@ -28,6 +30,36 @@ class SlowSubscriber(BusError):
         super().__init__(f"subscriber of {agent_id!r} fell {limit} messages behind")
         self.agent_id = agent_id
         self.limit = limit
+
+
+@dataclass(slots=True)
+class Subscriber:
+    """One reader's bounded queue. Once it overflows the reader is cut off: it learns at its
+    next read, while publishers never wait on it."""
+
+    queue: asyncio.Queue[Message]
+    overflowed: bool = False
+
+    @classmethod
+    def bounded(cls, limit: int) -> Subscriber:
+        """A subscriber whose queue holds at most `limit` messages."""
+        return cls(asyncio.Queue(limit))
+
+    def offer(self, message: Message) -> None:
+        """Queue `message` without waiting; a full queue cuts the reader off instead."""
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def next(self, agent_id: str) -> Message:
+        """The next queued message; SlowSubscriber once the reader has been cut off."""
+        message = await self.queue.get()
+        if self.overflowed:
+            raise SlowSubscriber(agent_id, self.queue.maxsize)
+        return message
 
 
 class History(list[Message]):

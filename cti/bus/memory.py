@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,22 +12,16 @@ from cti.bus.base import (
     DEFAULT_SUBSCRIBER_QUEUE,
     History,
     Message,
-    SlowSubscriber,
+    Subscriber,
     history_after,
 )
-
-
-@dataclass(slots=True)
-class _Subscriber:
-    queue: asyncio.Queue[Message]
-    overflowed: bool = False
 
 
 @dataclass(slots=True)
 class _Channel:
     history: deque[Message]
     last_seq: int = 0
-    subscribers: list[_Subscriber] = field(default_factory=list)
+    subscribers: list[Subscriber] = field(default_factory=list)
 
 
 class InProcessBus:
@@ -60,13 +53,7 @@ class InProcessBus:
         message["seq"] = channel.last_seq
         channel.history.append(message)
         for sub in channel.subscribers:
-            if sub.overflowed:
-                continue
-            try:
-                sub.queue.put_nowait(message)
-            except asyncio.QueueFull:
-                # The reader is cut off (it finds out at its next read); publishers go on.
-                sub.overflowed = True
+            sub.offer(message)
         return channel.last_seq
 
     async def broadcast(self, message: Message) -> int:
@@ -81,7 +68,7 @@ class InProcessBus:
     async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
         """Yield the agent's messages as they come; raise SlowSubscriber when cut off."""
         channel = self._channel(agent_id)
-        sub = _Subscriber(asyncio.Queue(self._subscriber_queue))
+        sub = Subscriber.bounded(self._subscriber_queue)
         channel.subscribers.append(sub)
         try:
             last = 0
@@ -92,9 +79,7 @@ class InProcessBus:
                     yield message
                 last = max(last, after)
             while True:
-                message = await sub.queue.get()
-                if sub.overflowed:
-                    raise SlowSubscriber(agent_id, self._subscriber_queue)
+                message = await sub.next(agent_id)
                 if message["seq"] > last:
                     last = message["seq"]
                     yield message

@@ -24,7 +24,7 @@ from cti.bus.base import (
     DEFAULT_SUBSCRIBER_QUEUE,
     History,
     Message,
-    SlowSubscriber,
+    Subscriber,
     history_after,
 )
 
@@ -39,14 +39,8 @@ return seq
 
 
 @dataclass(slots=True)
-class _Subscriber:
-    queue: asyncio.Queue[Message]
-    overflowed: bool = False
-
-
-@dataclass(slots=True)
 class _Local:
-    subscribers: dict[str, list[_Subscriber]] = field(default_factory=dict)
+    subscribers: dict[str, list[Subscriber]] = field(default_factory=dict)
 
 
 class RedisBus:
@@ -149,12 +143,7 @@ class RedisBus:
         message: Message = json.loads(payload)
         message["seq"] = seq
         for sub in subs:
-            if sub.overflowed:
-                continue
-            try:
-                sub.queue.put_nowait(message)
-            except asyncio.QueueFull:
-                sub.overflowed = True
+            sub.offer(message)
 
     async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
         """Yield the agent's messages as published by any node; SlowSubscriber when cut off.
@@ -162,7 +151,7 @@ class RedisBus:
         A gap in the live feed (a pub/sub reconnect) is filled from the stream.
         """
         await self._ensure_listener()
-        sub = _Subscriber(asyncio.Queue(self._subscriber_queue))
+        sub = Subscriber.bounded(self._subscriber_queue)
         self._local.subscribers.setdefault(agent_id, []).append(sub)
         try:
             last = after
@@ -171,9 +160,7 @@ class RedisBus:
                     last = message["seq"]
                     yield message
             while True:
-                message = await sub.queue.get()
-                if sub.overflowed:
-                    raise SlowSubscriber(agent_id, self._subscriber_queue)
+                message = await sub.next(agent_id)
                 seq = message["seq"]
                 if last is not None and seq > last + 1:
                     for missed in await self.since(agent_id, last):
