@@ -45,6 +45,19 @@ def check_agent_id(agent_id: str) -> str:
     return agent_id
 
 
+def new_profile(
+    agent_id: str, name: str, languages: str | Iterable[str], home_seat: str | None = None
+) -> AgentProfile:
+    """The profile of an account being created or changed; raises AccountError when a field
+    is invalid (bad id, unknown language, empty name)."""
+    profile = AgentProfile(
+        check_agent_id(agent_id), name.strip(), parse_languages(languages), home_seat
+    )
+    if not profile.name:
+        raise AccountError("name must not be empty")
+    return profile
+
+
 class AgentAccounts(Protocol):
     """Where agent accounts live (the database, or memory in tests and the demo)."""
 
@@ -72,11 +85,7 @@ class MemoryAgentAccounts:
         home_seat: str | None = None,
     ) -> None:
         """Create or replace an account (the password is hashed at once)."""
-        profile = AgentProfile(
-            check_agent_id(agent_id), name.strip(), parse_languages(languages), home_seat
-        )
-        if not profile.name:
-            raise AccountError("name must not be empty")
+        profile = new_profile(agent_id, name, languages, home_seat)
         self._agents[agent_id] = (profile, hash_password(password))
 
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:

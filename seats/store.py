@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from seats.accounts import AccountError, AgentProfile, check_agent_id, parse_languages
+from seats.accounts import AgentProfile, new_profile, parse_languages
 from seats.models import Agent
 from seats.passwords import hash_password, needs_rehash, verify_password
 
@@ -32,22 +32,20 @@ class SqlAgentAccounts:
         home_seat: str | None = None,
     ) -> tuple[AgentProfile, bool]:
         """Create the account, or update name/languages/password; True when it was new."""
-        langs = parse_languages(languages)
-        if not name.strip():
-            raise AccountError("name must not be empty")
+        profile = new_profile(agent_id, name, languages, home_seat)
         password_hash = hash_password(password)
         async with self._sessions.begin() as session:
-            row = await session.get(Agent, check_agent_id(agent_id))
+            row = await session.get(Agent, profile.id)
             created = row is None
             if row is None:
                 row = Agent(id=agent_id)
                 session.add(row)
-            row.name = name.strip()
-            row.languages = ",".join(langs)
+            row.name = profile.name
+            row.languages = ",".join(profile.languages)
             row.password_hash = password_hash
             row.home_seat = home_seat
             row.active = True
-        return AgentProfile(agent_id, name.strip(), langs, home_seat), created
+        return profile, created
 
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:
         """The active agent when the password matches, else None."""
