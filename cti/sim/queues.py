@@ -78,16 +78,7 @@ class Member:
             ("MemberName", self.name),
             ("Interface", self.interface.raw),
             ("StateInterface", self.state_interface),
-            ("Membership", "dynamic"),
-            ("Penalty", str(self.penalty)),
-            ("CallsTaken", str(self.calls_taken)),
-            ("LastCall", str(self.last_call)),
-            ("LastPause", str(self.last_pause)),
-            ("LoginTime", str(self.login_time)),
-            ("InCall", "0"),
-            ("Status", str(self.status)),
-            ("Paused", "1" if self.paused else "0"),
-            ("PausedReason", self.paused_reason),
+            *self._standing(),
             ("Ringinuse", "0"),
             ("Wrapuptime", "0"),
         ]
@@ -103,6 +94,13 @@ class Member:
             ("Name", self.name),
             ("Location", self.interface.raw),
             ("StateInterface", self.state_interface),
+            *self._standing(),
+            ("Wrapuptime", "0"),
+        ]
+
+    def _standing(self) -> list[Header]:
+        # The run both shapes share, in the order Asterisk writes it.
+        return [
             ("Membership", "dynamic"),
             ("Penalty", str(self.penalty)),
             ("CallsTaken", str(self.calls_taken)),
@@ -113,7 +111,6 @@ class Member:
             ("Status", str(self.status)),
             ("Paused", "1" if self.paused else "0"),
             ("PausedReason", self.paused_reason),
-            ("Wrapuptime", "0"),
         ]
 
 
