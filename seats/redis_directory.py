@@ -56,6 +56,19 @@ _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end.
+
+    The cancel is repeated: redis-py 8.1 now and then swallows a CancelledError that lands
+    mid-command, and the task would go on (or `await task` would wait forever).
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
@@ -98,9 +111,7 @@ class RedisSeatDirectory(SeatDirectory):
     async def close(self) -> None:
         """Stop following and release the connection pool."""
         if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+            await _stop(self._follower)
             self._follower = None
         await self._redis.aclose()
 

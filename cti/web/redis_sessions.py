@@ -76,6 +76,19 @@ _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end.
+
+    The cancel is repeated: redis-py 8.1 now and then swallows a CancelledError that lands
+    mid-command, and the task would go on (or `await task` would wait forever).
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _session(token: str, fields: dict[str, Any]) -> AgentSession:
     return AgentSession(
         token, str(fields["agent"]), str(fields["seat"]), float(fields["expires_at"])
@@ -131,9 +144,7 @@ class RedisSessionStore:
     async def close(self) -> None:
         """Stop following and release the connection pool."""
         if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+            await _stop(self._follower)
             self._follower = None
         await self._redis.aclose()
 
