@@ -19,8 +19,6 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cti.ami.protocol import AMIParser, Event
-from cti.ami.trace import ServerBytes, load_trace
 from cti.bus import InProcessBus
 from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings, Settings
@@ -35,17 +33,6 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse 7"
 
 pytestmark = pytest.mark.browser
-
-
-def recording_events(path: Path) -> list[Event]:
-    """Every event Asterisk sent in a recording, in wire order."""
-    parser = AMIParser()
-    events: list[Event] = []
-    for segment in load_trace(path):
-        if isinstance(segment, ServerBytes):
-            parser.feed(segment.data)
-            events += [m for m in parser.messages() if isinstance(m, Event)]
-    return events
 
 
 @dataclass

@@ -10,7 +10,8 @@ from playwright.async_api import Page, expect
 from cti.state import PopDue, pop_message
 from cti.web.keys import HUB
 from cti.web.sockets import CLOSE_GOING_AWAY
-from tests.e2e.conftest import Stack, log_in, recording_events, shot
+from tests.e2e.conftest import Stack, log_in, shot
+from tests.support.recordings import recording_events
 
 pytestmark = pytest.mark.browser
 

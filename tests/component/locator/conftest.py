@@ -8,11 +8,8 @@ empties the registry tables so tests do not see each other's rows.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,40 +23,13 @@ from locator.models import (
     ResidentPhone,
     ResidentView,
 )
-
-PG_ADMIN_DSN = os.environ.get("CTI_TEST_PG_DSN", "postgresql://root@127.0.0.1:5432/test")
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def create_pg_database() -> str:
-    """Create an empty uniquely named database; returns its name."""
-    name = f"locator_test_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    return name
-
-
-async def drop_pg_database(name: str) -> None:
-    """Drop a database made by `create_pg_database` (closing leftover sessions)."""
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pg_url(name: str) -> str:
-    """The SQLAlchemy URL of database `name` on the test server."""
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
+from tests.support.postgres import create_pg_database, drop_pg_database, pg_url
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session."""
-    name = asyncio.run(create_pg_database())
+    name = asyncio.run(create_pg_database("locator_test"))
     yield name
     asyncio.run(drop_pg_database(name))
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from cti.db import Base, create_engine, current_revision, upgrade
 from cti.db.migrate import import_models
-from tests.component.locator.conftest import create_pg_database, drop_pg_database, pg_url
+from tests.support.postgres import create_pg_database, drop_pg_database, pg_url
 
 REGISTRY_TABLES = {
     "resident",

@@ -3,12 +3,9 @@ the real Locator over it, and the call log in the same database."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,16 +13,7 @@ from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings
 from locator import Locator
 from tests.component.state.registry import import_sample
-
-PG_ADMIN_DSN = os.environ.get("CTI_TEST_PG_DSN", "postgresql://root@127.0.0.1:5432/test")
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from tests.support.postgres import create_pg_database, drop_pg_database, pg_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -34,13 +22,11 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'cti.sqlite3'}"
         return
-    name = f"state_test_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    name = await create_pg_database("state_test")
     try:
-        yield f"{base}/{name}"
+        yield pg_url(name)
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_pg_database(name)
 
 
 @pytest.fixture

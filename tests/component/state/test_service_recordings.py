@@ -20,7 +20,7 @@ from cti.bus import BROADCAST, Bus, InProcessBus, RedisBus
 from cti.state import CallLog, CallNotFound, CallTracker, StateService, WrapupRejected
 from locator import Locator
 from seats import SeatDirectory
-from tests.unit.state.recordings import recording_events
+from tests.support.recordings import recording_events
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -17,7 +17,7 @@ from cti.bus import BROADCAST, InProcessBus
 from cti.state import CallLog, CallTracker, StateService, WrapupRejected
 from locator import Locator
 from seats import SeatDirectory
-from tests.unit.state.recordings import list_events, recording_events
+from tests.support.recordings import list_events, recording_events
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,5 @@
-"""Events of a real recording, parsed with cti.ami.protocol, for feeding the tracker."""
+"""Moved to `tests.support.recordings`; kept for tests not yet switched over."""
 
-from __future__ import annotations
+from tests.support.recordings import list_events, recording_events
 
-from pathlib import Path
-
-from cti.ami.protocol import AMIParser, Event
-from cti.ami.trace import ClientAction, ServerBytes, load_trace
-
-
-def recording_events(path: Path) -> list[Event]:
-    """Every event Asterisk sent in a recording, in order."""
-    parser = AMIParser()
-    events: list[Event] = []
-    for segment in load_trace(path):
-        if isinstance(segment, ServerBytes):
-            parser.feed(segment.data)
-            events += [m for m in parser.messages() if isinstance(m, Event)]
-    return events
-
-
-def list_events(path: Path, action: str) -> list[Event]:
-    """The events answering the first `action` (e.g. QueueStatus) the recording client sent."""
-    action_id = None
-    for segment in load_trace(path):
-        if isinstance(segment, ClientAction) and segment.name == action:
-            action_id = segment.action_id
-            break
-    return [e for e in recording_events(path) if action_id and e.action_id == action_id]
+__all__ = ["list_events", "recording_events"]

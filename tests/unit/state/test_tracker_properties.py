@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cti.ami.protocol import Event
 from cti.state import CallFinished, CallTracker, PopDue
 from tests.conftest import TRACES
-from tests.unit.state.recordings import recording_events
+from tests.support.recordings import recording_events
 
 EVENTS = [
     e

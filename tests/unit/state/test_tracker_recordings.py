@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cti.ami.protocol import Event
 from cti.state import CallFinished, CallTracker, Outgoing, PopDue, ToAgent, ToBroadcast
-from tests.unit.state.recordings import list_events, recording_events
+from tests.support.recordings import list_events, recording_events
 
 
 class Seats:
