@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from seats.directory import SeatChange, SeatDirectory
 
@@ -183,6 +184,8 @@ class RedisSeatDirectory(SeatDirectory):
                     item = await pubsub.get_message(timeout=None)
                     if item is not None and not self._apply(item["data"]):
                         await self._reload()
+            except (RedisConnectionError, OSError) as exc:
+                log.warning("seat directory follower lost Redis (%s); retrying in %.1fs", exc, backoff)
             except Exception:
                 log.exception("seat directory follower failed; retrying in %.1fs", backoff)
             finally:

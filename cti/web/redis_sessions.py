@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cti.web.sessions import AgentSession, EndedHandler
 
@@ -230,6 +231,8 @@ class RedisSessionStore:
                     item = await pubsub.get_message(timeout=None)
                     if item is not None:
                         await self._on_event(item["data"])
+            except (RedisConnectionError, OSError) as exc:
+                log.warning("session follower lost Redis (%s); retrying in %.1fs", exc, backoff)
             except Exception:
                 log.exception("session follower failed; retrying in %.1fs", backoff)
             finally:

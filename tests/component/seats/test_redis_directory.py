@@ -119,3 +119,26 @@ async def test_a_missed_change_makes_the_mirror_reload_from_redis(
     await node_a.claim("a22", "seat22")  # version 3 reaches B, which only has 1
     await eventually(lambda: node_b.version == 3)
     assert node_b.occupied() == {"seat07": "a07", "seat21": "a21", "seat22": "a22"}
+
+
+async def test_a_node_whose_redis_connection_drops_reloads_what_it_missed(prefix: str) -> None:
+    name = f"seats-{uuid.uuid4().hex[:12]}"
+    node_a = RedisSeatDirectory.from_url(REDIS_URL, prefix=prefix)
+    node_b = RedisSeatDirectory(aioredis.Redis.from_url(REDIS_URL, client_name=name), prefix)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await node_a.start()
+        await node_b.start()
+        await node_a.claim("a07", "seat07")
+        await eventually(lambda: node_b.agent_at("seat07") == "a07")
+        # Cut only node B's own connections, then change the map while it is away.
+        for client in await admin.client_list():
+            if client.get("name") == name:
+                await admin.client_kill_filter(_id=client["id"])
+        await node_a.claim("a21", "seat21")
+        await eventually(lambda: node_b.agent_at("seat21") == "a21")
+        assert node_b.occupied() == node_a.occupied()
+    finally:
+        await node_a.close()
+        await node_b.close()
+        await admin.aclose()
