@@ -185,7 +185,7 @@ class RedisSeatDirectory(SeatDirectory):
                     if item is not None and not self._apply(item["data"]):
                         await self._reload()
             except (RedisConnectionError, OSError) as exc:
-                log.warning("seat directory follower lost Redis (%s); retrying in %.1fs", exc, backoff)
+                log.warning("seat map follower lost Redis (%s); retrying in %.1fs", exc, backoff)
             except Exception:
                 log.exception("seat directory follower failed; retrying in %.1fs", backoff)
             finally:
