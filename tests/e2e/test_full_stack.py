@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
-from cti.ami.peer import ReplayPeer
+from cti.ami import ReplayPeer
 from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings, load_settings
 from cti.web import create_app

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from cti.db import create_engine, upgrade
-from seats import cli
-from seats.store import SqlAgentAccounts
+from seats import SqlAgentAccounts, cli
 
 
 def _run_cli(argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from cti.ami.protocol import AMIParser, Event, Greeting, Message, Response, encode_action
+from cti.ami import AMIParser, Event, Greeting, Message, Response, encode_action
 from cti.sim.pbx import CallerSpec, PbxConfig
 from cti.sim.server import SimConfig, SimServer
 

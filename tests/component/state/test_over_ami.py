@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cti.ami.client import AMIClient
-from cti.ami.peer import ReplayPeer
-from cti.ami.trace import ClientAction, load_trace
+from cti.ami import AMIClient, ClientAction, ReplayPeer, load_trace
 from cti.bus import InProcessBus
 from cti.settings import AMISettings
 from cti.state import CallLog, CallTracker, StateService

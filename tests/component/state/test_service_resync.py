@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.bus import BROADCAST, InProcessBus
 from cti.state import CallLog, CallTracker, StateService, WrapupRejected
 from locator import Locator

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cti.ami.protocol import AMIParser, Event, Header
-from cti.ami.trace import ClientAction, ServerBytes, load_trace
+from cti.ami import AMIParser, ClientAction, Event, Header, ServerBytes, load_trace
 
 Shape = tuple[str, tuple[str, ...]]
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cti.ami.protocol import Action, AMIParser, Event, Response
-from cti.ami.trace import ClientAction, ServerBytes, load_trace
+from cti.ami import Action, AMIParser, ClientAction, Event, Response, ServerBytes, load_trace
 from cti.sim.actions import handle
 from cti.sim.channels import Headers
 from cti.sim.pbx import CallerSpec, Pbx, PbxConfig

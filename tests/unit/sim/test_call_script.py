@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.sim.channels import Headers
 from cti.sim.pbx import CallerSpec, Pbx, PbxConfig
 

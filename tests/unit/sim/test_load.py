@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.sim.channels import UNKNOWN, Headers
 from cti.sim.load import Arrivals, LoadConfig
 from cti.sim.pbx import Pbx, PbxConfig

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cti.ami.protocol import Action, AMIParser, Event, Response
-from cti.ami.trace import server_bytes
+from cti.ami import Action, AMIParser, Event, Response, server_bytes
 from cti.sim.actions import handle
 from cti.sim.load import Arrivals, LoadConfig
 from cti.sim.pbx import Pbx, PbxConfig

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.state import CallFinished, CallTracker, PopDue
 from tests.conftest import TRACES
 from tests.support.recordings import recording_events

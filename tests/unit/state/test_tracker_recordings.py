@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cti.ami.protocol import Event
+from cti.ami import Event
 from cti.state import CallFinished, CallTracker, Outgoing, PopDue, ToAgent, ToBroadcast
 from tests.support.recordings import list_events, recording_events
 
