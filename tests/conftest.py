@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from cti.ami import shared_dir
+
 REPO = Path(__file__).resolve().parent.parent
 # The recordings and the archive sample live beside the checkout (../shared); CTI_SHARED_DIR
 # points elsewhere when a clone sits somewhere else.
-SHARED = Path(os.environ.get("CTI_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+SHARED = shared_dir()
 TRACES = SHARED / "asterisk-traces"
 REGISTRY_SAMPLE = SHARED / "registry" / "sample-residents.csv"
 

@@ -26,7 +26,15 @@ from cti.ami.protocol import (
     encode_headers,
     parse_message,
 )
-from cti.ami.trace import ClientAction, Segment, ServerBytes, load_trace, server_bytes, split_trace
+from cti.ami.trace import (
+    ClientAction,
+    Segment,
+    ServerBytes,
+    load_trace,
+    server_bytes,
+    shared_dir,
+    split_trace,
+)
 
 __all__ = [
     "AMIAuthError",
@@ -58,5 +66,6 @@ __all__ = [
     "load_trace",
     "parse_message",
     "server_bytes",
+    "shared_dir",
     "split_trace",
 ]

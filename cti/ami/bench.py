@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cti.ami.protocol import _LINE_CACHE, AMIParser, Event
-from cti.ami.trace import server_bytes
+from cti.ami.trace import server_bytes, shared_dir
 
-DEFAULT_TRACE = Path(__file__).resolve().parents[3] / "shared/asterisk-traces/08-burst-60-calls.ami"
+DEFAULT_TRACE = shared_dir() / "asterisk-traces/08-burst-60-calls.ami"
 
 
 def chunks_of(data: bytes, size: int) -> list[bytes]:

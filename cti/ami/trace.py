@@ -6,12 +6,20 @@ as LF-terminated lines starting with `>>> `.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cti.ami.protocol import Header
 
 CLIENT_PREFIX = b">>> "
+
+
+def shared_dir() -> Path:
+    """Where the recordings and the registry sample live: `CTI_SHARED_DIR` when set, else
+    `shared/` beside the checkout (what the benchmarks and tests read by default)."""
+    configured = os.environ.get("CTI_SHARED_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
 
 
 @dataclass(frozen=True, slots=True)

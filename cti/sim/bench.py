@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from pathlib import Path
 
-from cti.ami import AMIParser, Event, encode_action, encode_headers, server_bytes
+from cti.ami import AMIParser, Event, encode_action, encode_headers, server_bytes, shared_dir
 from cti.sim.load import Arrivals, LoadConfig
 from cti.sim.pbx import Pbx, PbxConfig
 from cti.sim.seats import seat_plan
 from cti.sim.server import SimConfig
 from cti.sim.thread import SimThread
 
-TRACE = Path(__file__).resolve().parents[3] / "shared/asterisk-traces/08-burst-60-calls.ami"
+TRACE = shared_dir() / "asterisk-traces/08-burst-60-calls.ami"
 FAST_TALK = (0.5, 2.0)
 
 

@@ -35,10 +35,10 @@ from typing import Any
 
 import aiohttp
 
-from cti.ami import AMIParser, Event, encode_greeting, server_bytes
+from cti.ami import AMIParser, Event, encode_greeting, server_bytes, shared_dir
 
-DEFAULT_TRACE = Path(__file__).resolve().parents[3] / "shared/asterisk-traces/08-burst-60-calls.ami"
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[3] / "shared/registry/sample-residents.csv"
+DEFAULT_TRACE = shared_dir() / "asterisk-traces/08-burst-60-calls.ami"
+DEFAULT_REGISTRY = shared_dir() / "registry/sample-residents.csv"
 PASSWORD = "bench-only"
 
 
