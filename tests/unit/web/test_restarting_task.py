@@ -5,10 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from cti.web.wiring import _restarting
+
+
+async def _run_until(factory: Callable[[], Awaitable[None]], reached: asyncio.Event) -> None:
+    """Run `factory` under `_restarting` until `reached` is set, then cancel it."""
+    task = _restarting(factory, "registry-watch", pause_s=0.01)
+    try:
+        await asyncio.wait_for(reached.wait(), timeout=5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_background_task_that_raises_is_logged_and_restarted(
@@ -26,11 +38,7 @@ async def test_background_task_that_raises_is_logged_and_restarted(
         await asyncio.Event().wait()
 
     with caplog.at_level(logging.ERROR, logger="cti.web.wiring"):
-        task = _restarting(flaky, "registry-watch", pause_s=0.01)
-        await asyncio.wait_for(second_run.wait(), timeout=5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+        await _run_until(flaky, second_run)
     assert runs == 2
     failures = [r for r in caplog.records if "registry-watch failed" in r.getMessage()]
     assert len(failures) == 1
@@ -51,10 +59,6 @@ async def test_background_task_that_returns_is_logged_and_restarted(
             await asyncio.Event().wait()
 
     with caplog.at_level(logging.ERROR, logger="cti.web.wiring"):
-        task = _restarting(returns_early, "registry-watch", pause_s=0.01)
-        await asyncio.wait_for(third_run.wait(), timeout=5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+        await _run_until(returns_early, third_run)
     ended = [r for r in caplog.records if "registry-watch ended" in r.getMessage()]
     assert len(ended) == 2
