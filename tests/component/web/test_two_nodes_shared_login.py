@@ -27,7 +27,7 @@ from cti.web import WebServices, create_app
 from cti.web.redis_sessions import RedisSessionStore
 from seats import MemoryAgentAccounts, RedisSeatDirectory
 from tests.component.web.conftest import PASSWORD, REDIS_URL, RecordedWrapups, pop
-from tests.unit.state.recordings import recording_events
+from tests.support.recordings import recording_events
 
 pytestmark = pytest.mark.redis
 
