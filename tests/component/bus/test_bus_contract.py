@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from cti.bus import BROADCAST, Bus, InProcessBus, Message, RedisBus, SlowSubscriber
+from tests.support.redis import REDIS_URL, delete_keys
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 MakeBus = Callable[..., Awaitable[Bus]]
 
 
@@ -34,11 +34,7 @@ async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[MakeBus]:
     for bus in {id(b): b for b in made}.values():
         await bus.close()
     if request.param == "redis":
-        client = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await delete_keys(prefix)
 
 
 async def take(it: AsyncIterator[Message], n: int) -> list[Message]:
@@ -162,11 +158,7 @@ async def test_redis_seq_and_resume_are_shared_between_nodes() -> None:
     finally:
         await node1.close()
         await node2.close()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await delete_keys(prefix)
 
 
 @pytest.mark.redis
@@ -179,8 +171,4 @@ async def test_redis_bus_serves_a_thousand_concurrent_replays_without_running_ou
         assert {len(h) for h in histories} == {1}
     finally:
         await bus.close()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await delete_keys(prefix)

@@ -21,8 +21,7 @@ from cti.state import CallLog, CallNotFound, CallTracker, StateService, WrapupRe
 from locator import Locator
 from seats import SeatDirectory
 from tests.support.recordings import recording_events
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.redis import REDIS_URL, delete_keys
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -34,11 +33,7 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     redis_bus = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
     yield redis_bus
     await redis_bus.close()
-    client = aioredis.Redis.from_url(REDIS_URL)
-    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    await delete_keys(prefix)
 
 
 class Clock:

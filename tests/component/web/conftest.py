@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from cti.bus import Bus, InProcessBus, RedisBus
 from cti.settings import Settings
 from cti.web import SocketLimits, WebServices, create_app
 from seats import MemoryAgentAccounts, SeatDirectory
+from tests.support.redis import REDIS_URL, delete_keys
 
 PASSWORD = "correct horse 7"
 
@@ -61,9 +61,6 @@ def accounts() -> MemoryAgentAccounts:
     return store
 
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def bus_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
@@ -100,11 +97,7 @@ async def make_stack(
     for redis_bus in buses:
         await redis_bus.close()
     if buses:
-        client = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await delete_keys(prefix)
 
 
 def pop(call_id: str, name: str = "张先生", pad: int = 0) -> dict[str, Any]:

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from cti.bus import RedisBus
 from cti.settings import Settings
 from cti.web import WebServices, create_app
 from seats import MemoryAgentAccounts, SeatDirectory
-from tests.component.web.conftest import PASSWORD, REDIS_URL, RecordedWrapups, pop
+from tests.component.web.conftest import PASSWORD, RecordedWrapups, pop
+from tests.support.redis import REDIS_URL, delete_keys
 
 pytestmark = pytest.mark.redis
 
@@ -46,8 +46,4 @@ async def test_pop_published_on_other_node_reaches_agent_and_replays_there(
     finally:
         await node_a_bus.close()
         await node_b_bus.close()
-        r = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await r.delete(*keys)
-        await r.aclose()
+        await delete_keys(prefix)
