@@ -19,6 +19,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from cti import stop_task
 from seats.directory import SeatChange, SeatDirectory
 
 log = logging.getLogger(__name__)
@@ -55,19 +56,6 @@ return v
 
 _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel `task` and wait for it to end.
-
-    The cancel is repeated: redis-py 8.1 now and then swallows a CancelledError that lands
-    mid-command, and the task would go on (or `await task` would wait forever).
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.2)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _text(value: bytes | str) -> str:
@@ -112,7 +100,7 @@ class RedisSeatDirectory(SeatDirectory):
     async def close(self) -> None:
         """Stop following and release the connection pool."""
         if self._follower is not None:
-            await _stop(self._follower)
+            await stop_task(self._follower)
             self._follower = None
         await self._redis.aclose()
 

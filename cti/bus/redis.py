@@ -18,6 +18,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from cti import stop_task
 from cti.bus.base import (
     BROADCAST,
     DEFAULT_HISTORY,
@@ -180,9 +181,7 @@ class RedisBus:
     async def close(self) -> None:
         """Stop the live listener and release the connection pool."""
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop_task(self._listener)
             self._listener = None
         await self._redis.aclose()
 

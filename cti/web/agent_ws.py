@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSMsgType, web
 
+from cti import stop_task
 from cti.bus import Bus, Message, SlowSubscriber
 from cti.web.errors import BadRequest
 from cti.web.keys import BUS, HUB, LIMITS, METRICS
@@ -63,9 +64,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         try:
             await _read_until_closed(ws)
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await stop_task(pump)
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
 

@@ -26,6 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from cti import stop_task
 from cti.web.sessions import AgentSession, EndedHandler
 
 log = logging.getLogger(__name__)
@@ -75,19 +76,6 @@ return raw
 
 _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel `task` and wait for it to end.
-
-    The cancel is repeated: redis-py 8.1 now and then swallows a CancelledError that lands
-    mid-command, and the task would go on (or `await task` would wait forever).
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.2)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _session(token: str, fields: dict[str, Any]) -> AgentSession:
@@ -145,7 +133,7 @@ class RedisSessionStore:
     async def close(self) -> None:
         """Stop following and release the connection pool."""
         if self._follower is not None:
-            await _stop(self._follower)
+            await stop_task(self._follower)
             self._follower = None
         await self._redis.aclose()
 

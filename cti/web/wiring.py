@@ -8,7 +8,6 @@ feeding the state service. Stopped in reverse.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -17,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cti import stop_task
 from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.db import create_engine, upgrade
@@ -105,10 +105,7 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         await ami.stop()
         for task in tasks:
             task.remove_done_callback(_fail_loudly)
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(stop_task(task) for task in tasks))
         await locator.close()
         await sessions.close()
         await seats.close()
