@@ -53,7 +53,7 @@ DEMO_AGENTS = (
 def register(sub: Any) -> None:
     """Add the `demo` subcommand."""
     p = sub.add_parser("demo", help="run the simulator + CTI server + agent pages on loopback")
-    p.add_argument("--rate", type=float, default=120.0, help="calls per hour (default 120)")
+    p.add_argument("--rate", type=float, default=240.0, help="calls per hour (default 240)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until ^C)")
     p.add_argument("--port", type=int, default=8080, help="HTTP port of the agent pages")
     p.add_argument("--ami-port", type=int, default=0, help="simulator AMI port (0: any free)")
@@ -107,7 +107,7 @@ def demo_seats() -> tuple[SeatPlan, ...]:
 class DemoOptions:
     """What `cti demo` runs: rates, ports, the registry and where the database lives."""
 
-    rate: float = 120.0
+    rate: float = 240.0
     port: int = 8080
     ami_port: int = 0
     residents: int = 3000
