@@ -15,11 +15,20 @@ from cti.ami.protocol import Header
 CLIENT_PREFIX = b">>> "
 
 
+# Where the workplace keeps them when a clone does not sit beside `shared/` (a CI clone).
+_WORKPLACE_SHARED = Path("/work/shared")
+
+
 def shared_dir() -> Path:
     """Where the recordings and the registry sample live: `CTI_SHARED_DIR` when set, else
-    `shared/` beside the checkout (what the benchmarks and tests read by default)."""
+    `shared/` beside the checkout, else the workplace's `/work/shared` if that exists."""
     configured = os.environ.get("CTI_SHARED_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[3] / "shared"
+    if not beside.is_dir() and _WORKPLACE_SHARED.is_dir():
+        return _WORKPLACE_SHARED
+    return beside
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,3 +18,16 @@ def test_shared_dir_defaults_to_shared_beside_the_checkout(monkeypatch: pytest.M
     monkeypatch.delenv("CTI_SHARED_DIR", raising=False)
     checkout = Path(__file__).resolve().parents[3]
     assert shared_dir() == checkout.parent / "shared"
+
+
+def test_shared_dir_falls_back_to_the_workplace_copy_when_none_is_beside(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cti.ami.trace as trace
+
+    monkeypatch.delenv("CTI_SHARED_DIR", raising=False)
+    workplace = tmp_path / "workplace-shared"
+    workplace.mkdir()
+    monkeypatch.setattr(trace, "_WORKPLACE_SHARED", workplace)
+    monkeypatch.setattr(trace, "__file__", str(tmp_path / "clone" / "cti" / "ami" / "trace.py"))
+    assert shared_dir() == workplace
