@@ -51,6 +51,7 @@ class Call:
     rung_agents: list[str] = field(default_factory=list)
     answered_by: Ring | None = None
     connected_at: float | None = None
+    left_at: float | None = None
     hold_s: float | None = None
     in_queue: bool = True
     touched_at: float = 0.0
@@ -131,6 +132,7 @@ class CallTracker:
         call = self._call_from(event, now)
         call.queue = event.get("Queue") or call.queue
         call.in_queue = True
+        call.left_at = None
         return [self._waiting(call.queue)]
 
     def _on_agent_called(self, event: Event, now: float) -> list[Outgoing]:
@@ -247,6 +249,9 @@ class CallTracker:
         if call is None:
             return []
         call.in_queue = False
+        if call.answered_by is None:
+            # A timeout (or an AgentConnect to come): the wait ends here either way.
+            call.left_at = now
         return [self._waiting(call.queue)]
 
     def _on_hangup(self, event: Event, now: float) -> list[Outgoing]:
@@ -280,7 +285,7 @@ class CallTracker:
         if waited_s is None:
             waited_s = call.hold_s
         if waited_s is None:
-            end_wait = call.connected_at if call.connected_at is not None else now
+            end_wait = next((t for t in (call.connected_at, call.left_at) if t is not None), now)
             waited_s = max(0.0, end_wait - call.joined_at)
         ring = call.answered_by
         record = CallRecord(

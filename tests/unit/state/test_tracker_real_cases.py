@@ -1,0 +1,92 @@
+"""Real Asterisk behaviour the recordings only hint at, built from recorded events.
+
+Every event here is a recorded one with values changed (never a field added): the caller of
+05 that is still waiting when that recording ends, and the events 03 shows for the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cti.ami import Event
+from cti.state import CallFinished, CallTracker, Outgoing, PopDue, ToAgent
+from tests.support.recordings import recording_events
+
+
+class Seats:
+    def agent_at(self, seat: str) -> str | None:
+        return f"agent-{seat}"
+
+
+def changed(event: Event, **values: str) -> Event:
+    """The recorded `event` with some header values replaced (no header added)."""
+    assert set(values) <= {k for k, _ in event.headers}, "only recorded fields may change"
+    return Event(headers=tuple((k, values.get(k, v)) for k, v in event.headers), name=event.name)
+
+
+def first(events: list[Event], name: str, **match: str) -> Event:
+    return next(
+        e for e in events if e.name == name and all(e.get(k) == v for k, v in match.items())
+    )
+
+
+def feed(out: list[Outgoing]) -> list[tuple[str, str]]:
+    return [
+        (o.agent_id, "pop" if isinstance(o, PopDue) else o.message["type"])
+        for o in out
+        if isinstance(o, PopDue) or (isinstance(o, ToAgent) and o.message["type"] != "state")
+    ]
+
+
+def finished(out: list[Outgoing]) -> list[CallFinished]:
+    return [o for o in out if isinstance(o, CallFinished)]
+
+
+# 05's caller (still waiting at the end of the recording, seat21 ringing on leg .10).
+CALLER_05 = {
+    "Channel": "Local/89000@inbound-00000003;2",
+    "Uniqueid": "1795361792.7",
+    "Linkedid": "1795361792.6",
+    "CallerIDNum": "+15551234567",
+    "CallerIDName": "John Smith",
+    "ConnectedLineNum": "+15551234567",
+    "ConnectedLineName": "John Smith",
+}
+
+
+def test_caller_who_times_out_of_the_queue_is_logged_with_the_time_in_queue(
+    traces_dir: Path,
+) -> None:
+    # Queue(q-en,,,,120): at the timeout app_queue sends QueueCallerLeave with no
+    # AgentConnect, cancels the ringing leg, and the dialplan goes on (Hangup() here, but it
+    # could be voicemail): the wait ends at the leave, not at the hang-up.
+    rec05 = recording_events(traces_dir / "05-ring-no-answer.ami")
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for event in rec05:
+        out += tracker.handle(event, 1000.0)
+    leave = changed(first(rec03, "QueueCallerLeave"), Queue="q-en", **CALLER_05)
+    cancel = first(rec05, "DialEnd", DestUniqueid="1795361793.8", DialStatus="CANCEL")
+    cancel = changed(
+        cancel, DestChannel="Local/seat21@agents-noanswer-00000005;1", DestUniqueid="1795361809.10"
+    )
+    hangup = changed(first(rec03, "Hangup", Uniqueid="1795361778.1"), **CALLER_05)
+    out += tracker.handle(leave, 1120.0)
+    out += tracker.handle(cancel, 1120.0)
+    out += tracker.handle(hangup, 1185.0)
+    assert feed(out) == [
+        ("agent-seat21", "pop"),
+        ("agent-seat21", "retract"),
+        ("agent-seat21", "pop"),
+        ("agent-seat21", "retract"),
+    ]
+    [log] = finished(out)
+    assert (log.record.call_id, log.record.outcome, log.record.agent_id) == (
+        "1795361792.7",
+        "no_answer",
+        None,
+    )
+    assert log.record.waited_s == 120.0
+    assert log.record.ended_at == 1185.0
+    assert tracker.calls == {}
