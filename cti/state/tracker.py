@@ -259,8 +259,19 @@ class CallTracker:
         call = self._calls.get(uniqueid)
         if call is not None:
             out = self._end_rings(call, "caller_hung_up")
-            if call.answered_by is not None:
+            ring = call.answered_by
+            if ring is not None:
+                # The caller's Hangup can beat AgentComplete (another stasis subscriber):
+                # the agent's call ends here, and the late AgentComplete finds nothing.
                 talked = now - call.connected_at if call.connected_at is not None else None
+                if ring.agent_id is not None:
+                    message = {
+                        "type": "completed",
+                        "call_id": call.call_id,
+                        "talk_s": None if talked is None else round(talked, 3),
+                        "hung_up_by": None,
+                    }
+                    out.append(ToAgent(ring.agent_id, message))
                 return out + self._finish(call, now, "answered", talked_s=talked)
             return out + self._finish(call, now, "no_answer")
         owner = self._calls.get(self._legs.get(uniqueid, ""))

@@ -90,3 +90,33 @@ def test_caller_who_times_out_of_the_queue_is_logged_with_the_time_in_queue(
     assert log.record.waited_s == 120.0
     assert log.record.ended_at == 1185.0
     assert tracker.calls == {}
+
+
+def test_caller_hangup_seen_before_agent_complete_still_completes_the_agents_call(
+    traces_dir: Path,
+) -> None:
+    # AMI's Hangup and app_queue's AgentComplete come from different stasis subscribers:
+    # when the caller hangs up during talk the caller channel's Hangup may come first.
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    caller_hangup = first(rec03, "Hangup", Uniqueid="1795361778.1")
+    complete = first(rec03, "AgentComplete")
+    reordered: list[Event] = []
+    for event in rec03:
+        if event is caller_hangup:
+            continue
+        if event is complete:
+            reordered.append(caller_hangup)
+            event = changed(complete, Reason="caller")
+        reordered.append(event)
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for i, event in enumerate(reordered):
+        out += tracker.handle(event, 1000.0 + i * 0.01)
+    assert feed(out) == [
+        ("agent-seat07", "pop"),
+        ("agent-seat07", "answered"),
+        ("agent-seat07", "completed"),
+    ]
+    [log] = finished(out)
+    assert (log.record.outcome, log.record.agent_id) == ("answered", "agent-seat07")
+    assert tracker.calls == {}
