@@ -64,6 +64,15 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+def _duration(value: str | None) -> float:
+    """CoreShowChannel's `Duration` (`00:01:05`) in seconds; 0 when unreadable."""
+    try:
+        hours, minutes, seconds = (int(part) for part in (value or "").split(":"))
+    except ValueError:
+        return 0.0
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
 def _iso(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
 
@@ -393,6 +402,8 @@ class CallTracker:
                 wait = _seconds(entry.get("Wait")) or 0.0
                 call = self._call_from(entry, now, joined_at=now - wait)
                 call.in_queue = True
+        for channel in channels:
+            self._resync_talking(channel, entries, now)
 
         at = _iso(now)
         agents = {self._seats.agent_at(s) for s in seats_before.keys() | self.members.seats()}
@@ -409,6 +420,29 @@ class CallTracker:
             )
         )
         return out
+
+    def _resync_talking(self, channel: Event, entries: dict[str, Event], now: float) -> None:
+        """A caller still in Queue() but in a bridge and in no QueueEntry talks to an agent
+        we did not see answer: keep a call for it so its AgentComplete is logged."""
+        uniqueid = channel.get("Uniqueid") or ""
+        if (
+            channel.name != "CoreShowChannel"
+            or channel.get("Application") != "Queue"
+            or not channel.get("BridgeId")
+            or not uniqueid
+            or uniqueid in entries
+            or uniqueid in self._calls
+        ):
+            return
+        queue = (channel.get("ApplicationData") or "").split(",")[0]
+        self._calls[uniqueid] = Call(
+            call_id=uniqueid,
+            queue=queue,
+            caller_number=display_text(channel.get("CallerIDNum")),
+            caller_name=display_text(channel.get("CallerIDName")),
+            joined_at=now - _duration(channel.get("Duration")),
+            in_queue=False,
+        )
 
     def _resync_call(
         self, call: Call, live: set[str], entries: dict[str, Event], now: float

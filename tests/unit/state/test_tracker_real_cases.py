@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cti.ami import Event
 from cti.state import CallFinished, CallTracker, Outgoing, PopDue, ToAgent
-from tests.support.recordings import recording_events
+from tests.support.recordings import list_events, recording_events
 
 
 class Seats:
@@ -119,4 +119,46 @@ def test_caller_hangup_seen_before_agent_complete_still_completes_the_agents_cal
     ]
     [log] = finished(out)
     assert (log.record.outcome, log.record.agent_id) == ("answered", "agent-seat07")
+    assert tracker.calls == {}
+
+
+def test_resync_during_talk_lets_the_agent_complete_and_the_call_be_logged(
+    traces_dir: Path,
+) -> None:
+    # Connected (or reconnected) while 03's caller talks to seat07: QueueStatus lists no
+    # entry (the caller left the queue), CoreShowChannels shows the caller's channel still
+    # in Queue() and in a bridge. The AgentComplete that follows must find the call.
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    rec04 = traces_dir / "04-call-abandoned.ami"
+    after = traces_dir / "10b-restart-after.ami"
+    waiting = first(list_events(rec04, "CoreShowChannels"), "CoreShowChannel", Application="Queue")
+    talking = changed(
+        waiting,
+        Channel="Local/89000@inbound-00000000;2",
+        CallerIDNum="05356683318",
+        CallerIDName="张先生",
+        ConnectedLineNum="05356683318",
+        ConnectedLineName="张先生",
+        Uniqueid="1795361778.1",
+        Linkedid="1795361778.0",
+        ApplicationData="q-zh,,,,120",
+        Duration="00:00:02",
+        BridgeId="35a7ea7b-cdb6-4ba4-a543-0c4cf5fea568",
+    )
+    tracker = CallTracker(Seats())
+    tracker.resync(list_events(after, "QueueStatus"), [talking], 1000.0)
+    connect = next(i for i, e in enumerate(rec03) if e.name == "AgentConnect")
+    out: list[Outgoing] = []
+    for event in rec03[connect + 1 :]:
+        out += tracker.handle(event, 1001.0)
+    assert ("agent-seat07", "completed") in feed(out)
+    [log] = finished(out)
+    record = log.record
+    assert (record.call_id, record.queue, record.outcome) == ("1795361778.1", "q-zh", "answered")
+    assert (record.agent_id, record.caller_number, record.caller_name) == (
+        "agent-seat07",
+        "05356683318",
+        "张先生",
+    )
+    assert (record.joined_at, record.talked_s) == (998.0, 3.0)
     assert tracker.calls == {}
