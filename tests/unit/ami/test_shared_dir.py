@@ -14,10 +14,15 @@ def test_shared_dir_follows_cti_shared_dir(monkeypatch: pytest.MonkeyPatch, tmp_
     assert shared_dir() == tmp_path
 
 
-def test_shared_dir_defaults_to_shared_beside_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_dir_defaults_to_shared_beside_the_checkout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cti.ami.trace as trace
+
     monkeypatch.delenv("CTI_SHARED_DIR", raising=False)
-    checkout = Path(__file__).resolve().parents[3]
-    assert shared_dir() == checkout.parent / "shared"
+    (tmp_path / "shared").mkdir()
+    monkeypatch.setattr(trace, "__file__", str(tmp_path / "clone" / "cti" / "ami" / "trace.py"))
+    assert shared_dir() == tmp_path / "shared"
 
 
 def test_shared_dir_falls_back_to_the_workplace_copy_when_none_is_beside(
