@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from cti.ami import Event
 from cti.state.members import Member, Membership, member_from_event
@@ -57,6 +57,11 @@ class Call:
     touched_at: float = 0.0
 
 
+# How long a finished call is remembered, so that a resync snapshot taken before it ended
+# (and handled after) does not bring it back.
+ENDED_KEPT_S: Final = 300.0
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
@@ -84,6 +89,7 @@ class CallTracker:
         self._seats = seats
         self._calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}  # agent leg Uniqueid -> call_id
+        self._ended: dict[str, float] = {}  # call_id -> ended_at, for ENDED_KEPT_S
         self.members = Membership()
         self._handlers: dict[str, Callable[[Event, float], list[Outgoing]]] = {
             "QueueCallerJoin": self._on_join,
@@ -300,6 +306,13 @@ class CallTracker:
     ) -> list[Outgoing]:
         if self._calls.pop(call.call_id, None) is None:
             return []
+        self._ended.pop(call.call_id, None)
+        self._ended[call.call_id] = now  # oldest first: forget from the front
+        while self._ended:
+            oldest = next(iter(self._ended))
+            if self._ended[oldest] >= now - ENDED_KEPT_S:
+                break
+            del self._ended[oldest]
         for leg in [leg for leg, cid in self._legs.items() if cid == call.call_id]:
             del self._legs[leg]
         if waited_s is None:
@@ -398,7 +411,7 @@ class CallTracker:
             if call.touched_at <= now:
                 out += self._resync_call(call, live, entries, now)
         for uniqueid, entry in entries.items():
-            if uniqueid not in self._calls:
+            if uniqueid not in self._calls and not self._ended_after(uniqueid, now):
                 wait = _seconds(entry.get("Wait")) or 0.0
                 call = self._call_from(entry, now, joined_at=now - wait)
                 call.in_queue = True
@@ -421,6 +434,11 @@ class CallTracker:
         )
         return out
 
+    def _ended_after(self, call_id: str, taken_at: float) -> bool:
+        """True when the call ended after a snapshot taken at `taken_at` (it is stale)."""
+        ended_at = self._ended.get(call_id)
+        return ended_at is not None and ended_at > taken_at
+
     def _resync_talking(self, channel: Event, entries: dict[str, Event], now: float) -> None:
         """A caller still in Queue() but in a bridge and in no QueueEntry talks to an agent
         we did not see answer: keep a call for it so its AgentComplete is logged."""
@@ -432,6 +450,7 @@ class CallTracker:
             or not uniqueid
             or uniqueid in entries
             or uniqueid in self._calls
+            or self._ended_after(uniqueid, now)
         ):
             return
         queue = (channel.get("ApplicationData") or "").split(",")[0]

@@ -162,3 +162,26 @@ def test_resync_during_talk_lets_the_agent_complete_and_the_call_be_logged(
     )
     assert (record.joined_at, record.talked_s) == (998.0, 3.0)
     assert tracker.calls == {}
+
+
+def test_resync_older_than_the_abandon_it_follows_does_not_bring_the_caller_back(
+    traces_dir: Path,
+) -> None:
+    # The client hands events and the resync to separate tasks: 04's abandon can be handled
+    # before the snapshot taken while the caller still waited. The caller must stay gone
+    # (not wait forever, then be logged a second time by the next resync).
+    rec04 = traces_dir / "04-call-abandoned.ami"
+    snapshot = (list_events(rec04, "QueueStatus"), list_events(rec04, "CoreShowChannels"))
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for event in recording_events(rec04):
+        out += tracker.handle(event, 2000.0)
+    assert [f.record.outcome for f in finished(out)] == ["abandoned"]
+    out = tracker.resync(*snapshot, 1999.0)
+    assert finished(out) == []
+    assert tracker.calls == {}
+    later = traces_dir / "10b-restart-after.ami"
+    out = tracker.resync(
+        list_events(later, "QueueStatus"), list_events(later, "CoreShowChannels"), 2100.0
+    )
+    assert finished(out) == []
