@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ async def test_pop_appears_at_ring_then_answered_completed_and_wrapup_saved(
     await expect(page.locator("#call-status")).to_have_attribute("data-status", "ringing")
     await expect(page.locator("#caller-name")).to_have_text("张先生")
     await expect(page.locator("#household .person")).to_have_count(2)
+    await expect(page.locator("#household .person").nth(1)).to_contain_text("空巢")
     await expect(page.locator("#resident-name")).to_have_text("张建国")
     await expect(page.locator("#resident-flags")).to_contain_text("空巢")
     await expect(page.locator("#kin-list li").first).to_contain_text("张明")
@@ -98,6 +100,7 @@ async def test_foreign_korean_caller_in_korean_with_flags(stack: Stack, page: Pa
     await stack.bus.publish("a31", pop_message(due, match))
     await expect(page.locator("#caller-kind")).to_contain_text("+82")
     await expect(page.locator("#caller-kind")).to_contain_text("해외 번호")
+    await expect(page.locator("#caller-number")).to_have_text("+82 10 1234 5678")
     await expect(page.locator("#resident-name")).to_have_text("金顺子")
     await expect(page.locator("#call-status-text")).to_have_text("전화 수신 중")
     await page.screenshot(path=shot("agent-pop-foreign-ko.png"))
@@ -134,3 +137,91 @@ async def test_indicator_shows_reconnecting_then_resynced_and_misses_nothing(
     await expect(page.locator("#conn-resynced")).to_contain_text("已于")
     await expect(page.locator("#resident-name")).to_have_text("张建国")
     await page.screenshot(path=shot("agent-resynced-zh.png"))
+
+
+async def _ring_answer_complete(stack: Stack, traces_dir: Path) -> None:
+    for event in recording_events(traces_dir / "03-call-answered.ami"):
+        await stack.state.on_event(event)
+
+
+async def test_wrapup_gets_keyboard_focus_above_the_resident_and_keeps_the_typed_note(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await _ring_answer_complete(stack, traces_dir)
+    await expect(page.locator("#wrapup")).to_be_visible()
+    await expect(page.locator("#outcomes input[value=resolved]")).to_be_focused()
+    wrapup = await page.locator("#wrapup").bounding_box()
+    household = await page.locator("#household").bounding_box()
+    assert wrapup is not None and household is not None
+    assert wrapup["y"] < household["y"]  # the form is in sight without scrolling
+    await page.keyboard.press("ArrowRight")
+    await expect(page.locator("#outcomes input[value=handed_over]")).to_be_checked()
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#wrapup-note")).to_be_focused()
+    await page.keyboard.type("转社区网格员")
+    # Anything that re-renders the page (a queue state, a language switch) keeps both.
+    await stack.bus.publish("a07", {"type": "state", "seat": "seat07", "queues": []})
+    await page.click("button.lang[data-lang=en]")
+    await expect(page.locator("#outcomes")).to_contain_text("Handed to department")
+    await expect(page.locator("#outcomes input[value=handed_over]")).to_be_checked()
+    await expect(page.locator("#wrapup-note")).to_have_value("转社区网格员")
+    await page.click("#wrapup button[type=submit]")
+    await expect(page.locator("#wrapup-result")).to_have_text("Saved")
+
+
+async def test_a_retract_after_a_saved_wrapup_goes_idle_with_a_notice(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await _ring_answer_complete(stack, traces_dir)
+    await page.click("#wrapup button[type=submit]")
+    await expect(page.locator("#wrapup-result")).to_have_text("已保存")
+    due = PopDue("a07", "seat07", "l-1", "q-zh", "05356891234", "刘", 3.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356891234")))
+    await expect(page.locator("#resident-name")).to_have_text("刘淑珍")
+    await stack.bus.publish("a07", {"type": "retract", "call_id": "l-1", "reason": "no_answer"})
+    await expect(page.locator("#idle-view")).to_be_visible()
+    await expect(page.locator("#call-view")).to_be_hidden()
+    await expect(page.locator("#notice")).to_contain_text("刘")
+    await expect(page.locator("#notice")).to_contain_text("下一位坐席")
+
+
+async def test_a_pop_during_an_unsaved_wrapup_leaves_a_way_back_to_it(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await _ring_answer_complete(stack, traces_dir)
+    await page.fill("#wrapup-note", "未写完")
+    due = PopDue("a07", "seat07", "u-1", "q-zh", "<unknown>", None, 3.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("<unknown>")))
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "ringing")
+    other = page.locator("#other-calls-list button")
+    await expect(other).to_have_count(1)
+    await expect(other).to_contain_text("通话结束")
+    await expect(other).to_contain_text("张先生")
+    await other.click()
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "completed")
+    await expect(page.locator("#wrapup-note")).to_have_value("未写完")
+    await expect(page.locator("#other-calls-list button")).to_contain_text("未知来电")
+
+
+async def test_call_view_is_marked_out_of_date_while_reconnecting(stack: Stack, page: Page) -> None:
+    await page.clock.install()
+    await log_in(page, stack.url, "a07", "seat07")
+    due = PopDue("a07", "seat07", "c-1", "q-zh", "05356683318", "张先生", 5.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356683318")))
+    await expect(page.locator("#resident-name")).to_have_text("张建国")
+    await expect(page.locator("#stale")).to_be_hidden()
+    now_ms = await page.evaluate("Date.now()")
+    await page.clock.pause_at(datetime.fromtimestamp(now_ms / 1000 + 1, tz=UTC))  # no retry fires
+    await stack.app[HUB].close_all(CLOSE_GOING_AWAY, "test restart")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    await expect(page.locator("#stale")).to_be_visible()
+    await expect(page.locator("#stale")).to_contain_text("可能已过时")
+    await expect(page.locator("#call-timer")).to_contain_text("已等待")
+    await expect(page.locator("#call-timer")).not_to_contain_text("分")
+    await page.screenshot(path=shot("agent-reconnecting-zh.png"))
+    await page.clock.resume()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#stale")).to_be_hidden()

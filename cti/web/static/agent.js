@@ -26,6 +26,7 @@
   let connState = "offline";
   const calls = new Map();          // call_id -> {pop, status, at, answeredAt, talk_s, chosen}
   let currentId = null;
+  let focusWrapup = false;          // move keyboard focus into the wrap-up form on the next render
   let notice = null;                // {key, vars}
   let queuesText = "";
 
@@ -79,9 +80,22 @@
     if (intl) {
       const codes = Object.values(CALLING_CODES).sort((a, b) => b.length - a.length);
       const code = codes.find((c) => intl[1].startsWith(c));
-      if (code) return "+" + code + " " + intl[1].slice(code.length);
+      if (code) return "+" + code + " " + groupForeign(code, intl[1].slice(code.length));
     }
     return s;
+  }
+
+  // Korean numbers as Koreans write them (010-1234-5678 is "+82 10 1234 5678"); others as given.
+  function groupForeign(code, rest) {
+    if (code === "82") {
+      const mobile = /^(1\d)(\d{3,4})(\d{4})$/.exec(rest);
+      if (mobile) return mobile.slice(1).join(" ");
+      const seoul = /^(2)(\d{3,4})(\d{4})$/.exec(rest);
+      if (seoul) return seoul.slice(1).join(" ");
+      const area = /^([3-6]\d)(\d{3,4})(\d{4})$/.exec(rest);
+      if (area) return area.slice(1).join(" ");
+    }
+    return rest;
   }
 
   function countryName(region) {
@@ -233,6 +247,7 @@
     const call = msg.call_id !== undefined ? calls.get(msg.call_id) : undefined;
     switch (msg.type) {
       case "pop":
+        for (const [id, c] of calls) if (c.wrapped) calls.delete(id);
         calls.set(msg.call_id, { pop: msg, status: "ringing", at: Date.now(), chosen: 0 });
         currentId = msg.call_id;
         notice = null;
@@ -241,7 +256,7 @@
         if (call) {
           calls.delete(msg.call_id);
           if (currentId === msg.call_id) currentId = latestOpenCall();
-          notice = { key: "retract_notice", vars: { n: callerLabel(call.pop) } };
+          notice = { key: "retract_notice", vars: { n: callerLabel(call.pop), t: hhmmss(new Date()) } };
         }
         break;
       case "answered":
@@ -256,6 +271,7 @@
           call.status = "completed";
           call.talk_s = msg.talk_s;
           currentId = msg.call_id;
+          focusWrapup = true;
         }
         break;
       case "state":
@@ -276,9 +292,14 @@
     render();
   }
 
+  // The call to show when the current one goes: the newest one that still needs the agent
+  // (a call whose wrap-up is saved is done with and never comes back on screen).
   function latestOpenCall() {
     let best = null;
-    for (const [id, c] of calls) if (!best || c.at >= calls.get(best).at) best = id;
+    for (const [id, c] of calls) {
+      if (c.wrapped) continue;
+      if (!best || c.at >= calls.get(best).at) best = id;
+    }
     return best;
   }
 
@@ -295,11 +316,13 @@
     const r = $("conn-resynced");
     r.hidden = !resyncedAt;
     if (resyncedAt) r.textContent = t("resynced_at", { t: hhmmss(resyncedAt) });
+    $("stale").hidden = connState === "live";   // what the call view shows may be out of date
   }
 
   function callerLabel(pop) {
     const c = (pop && pop.caller) || {};
-    return c.name || c.number || t("unknown_caller");
+    if (c.name) return c.name;
+    return isUnknownNumber(c.number) ? t("unknown_caller") : formatPhone(c.number);
   }
 
   function isUnknownNumber(n) {
@@ -329,8 +352,45 @@
     $("call-view").hidden = !call;
     $("notice").hidden = !notice;
     if (notice) setText("notice", t(notice.key, notice.vars));
+    renderOtherCalls();
     setText("queues", queuesText ? t("state_queues", { q: queuesText }) : "");
     if (call) renderCall(call);
+    if (focusWrapup && call && call.status === "completed") {
+      focusWrapup = false;
+      const checked = document.querySelector("#outcomes input:checked");
+      if (checked) checked.focus();
+      $("wrapup").scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // Calls other than the one on screen that still need the agent (a pop that rang while the
+  // agent was wrapping up, a wrap-up not yet saved): one button each, to switch to it.
+  function renderOtherCalls() {
+    const list = $("other-calls-list");
+    const refocus = focusedIndex(list);
+    list.replaceChildren();
+    const others = [...calls].filter(([id, c]) => id !== currentId && !c.wrapped);
+    $("other-calls").hidden = others.length === 0;
+    for (const [id, c] of others) {
+      const b = el("button", "other-call other-" + c.status);
+      b.type = "button";
+      b.append(el("span", "other-call-status", t(c.status)), el("span", "other-call-who", callerLabel(c.pop)));
+      b.addEventListener("click", () => {
+        currentId = id;
+        render();
+      });
+      list.append(b);
+    }
+    restoreFocus(list, refocus);
+  }
+
+  // Lists rebuilt on render keep the keyboard where it was.
+  function focusedIndex(box) {
+    return [...box.children].indexOf(document.activeElement);
+  }
+
+  function restoreFocus(box, index) {
+    if (index >= 0 && box.children.length) box.children[Math.min(index, box.children.length - 1)].focus();
   }
 
   function renderCall(call) {
@@ -342,6 +402,7 @@
 
     const unknown = isUnknownNumber(caller.number) && !caller.normalized;
     setText("caller-name", caller.name || "");
+    $("caller-name").hidden = !caller.name;
     setText("caller-number", unknown ? t("no_number") : formatPhone(caller.number));
     const kind = $("caller-kind");
     kind.hidden = true;
@@ -381,6 +442,7 @@
 
   function renderHousehold(call, residents) {
     const box = $("household-people");
+    const refocus = focusedIndex(box);
     box.replaceChildren();
     $("household").hidden = residents.length < 2;
     if (residents.length < 2) return;
@@ -389,12 +451,16 @@
       b.type = "button";
       b.setAttribute("aria-pressed", String(i === call.chosen));
       b.append(el("span", "person-name", r.name), el("span", "person-age", ageText(r.age)));
+      for (const f of FLAGS) {
+        if ((r.flags || []).includes(f)) b.append(el("span", "person-flag flag-" + f, t("flag_" + f)));
+      }
       b.addEventListener("click", () => {
         call.chosen = i;
         render();
       });
       box.append(b);
     });
+    restoreFocus(box, refocus);
   }
 
   function ageText(age) {
@@ -429,26 +495,32 @@
     const form = $("wrapup");
     form.hidden = call.status !== "completed";
     if (form.hidden) return;
-    form.dataset.callId = pop_id(call);
+    form.dataset.callId = call.pop.call_id;
+    for (const input of document.querySelectorAll("#outcomes input")) {
+      input.checked = (call.outcome || "resolved") === input.value;
+    }
+    if (document.activeElement !== $("wrapup-note")) $("wrapup-note").value = call.note || "";
+    setText("wrapup-result", call.wrapupResult ? t(call.wrapupResult.key, call.wrapupResult.vars) : "");
+  }
+
+  // The outcome choices, made once: re-rendering never takes the keyboard focus off them.
+  function buildOutcomes() {
     const box = $("outcomes");
-    box.replaceChildren();
     for (const o of OUTCOMES) {
       const label = el("label", "outcome");
       const input = document.createElement("input");
       input.type = "radio";
       input.name = "outcome";
       input.value = o;
-      input.checked = (call.outcome || "resolved") === o;
-      input.addEventListener("change", () => { call.outcome = o; });
-      label.append(input, el("span", null, t("outcome_" + o)));
+      input.addEventListener("change", () => {
+        const call = currentId ? calls.get(currentId) : null;
+        if (call) call.outcome = o;
+      });
+      const text = el("span");
+      text.dataset.i18n = "outcome_" + o;
+      label.append(input, text);
       box.append(label);
     }
-    if (document.activeElement !== $("wrapup-note")) $("wrapup-note").value = call.note || "";
-    setText("wrapup-result", call.wrapupResult ? t(call.wrapupResult.key, call.wrapupResult.vars) : "");
-  }
-
-  function pop_id(call) {
-    return call.pop.call_id;
   }
 
   async function saveWrapup(ev) {
@@ -467,6 +539,7 @@
       call.wrapupResult = resp.ok
         ? { key: "saved" }
         : { key: "save_failed", vars: { e: data.message || resp.status } };
+      if (resp.ok) call.wrapped = true;
     } catch (e) {
       call.wrapupResult = { key: "save_failed", vars: { e: String(e) } };
     }
@@ -477,7 +550,12 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     $("login-form").addEventListener("submit", login);
+    buildOutcomes();
     $("wrapup").addEventListener("submit", saveWrapup);
+    $("wrapup-note").addEventListener("input", () => {
+      const call = currentId ? calls.get(currentId) : null;
+      if (call) call.note = $("wrapup-note").value;   // a re-render must not wipe what is typed
+    });
     $("logout").addEventListener("click", logout);
     for (const b of document.querySelectorAll(".lang")) {
       b.addEventListener("click", () => {
