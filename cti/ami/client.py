@@ -89,7 +89,11 @@ class AMITimeout(TimeoutError):
 
 @dataclass(frozen=True, slots=True)
 class Resync:
-    """The queue and call state read after a (re)connect, and when it was read."""
+    """The queue and call state read after a (re)connect.
+
+    `at` is when reading began (before QueueStatus was sent): an event handled after `at`
+    may be newer than the snapshot, so a state machine lets such an event win.
+    """
 
     at: datetime
     queue_status: list[Event]
@@ -456,6 +460,7 @@ class AMIClient:
     async def _resync(self) -> None:
         s = self.settings
         results: list[ListResult] = []
+        started = datetime.now(UTC)
         for name in ("QueueStatus", "CoreShowChannels"):
             action_id = f"{self._prefix}-{next(self._ids)}"
             data = encode_action(name, (), action_id)
@@ -463,7 +468,7 @@ class AMIClient:
             if not isinstance(result, ListResult):
                 raise AMIError(f"{name} did not answer with a list", result)
             results.append(result)
-        resync = Resync(datetime.now(UTC), list(results[0].events), list(results[1].events))
+        resync = Resync(started, list(results[0].events), list(results[1].events))
         self.last_resync = resync
         log.info(
             "AMI at %s: resynced (%d queue items, %d channels)",
