@@ -501,6 +501,7 @@
     }
     if (document.activeElement !== $("wrapup-note")) $("wrapup-note").value = call.note || "";
     setText("wrapup-result", call.wrapupResult ? t(call.wrapupResult.key, call.wrapupResult.vars) : "");
+    $("wrapup-result").dataset.ok = String(!!call.wrapped);
   }
 
   // The outcome choices, made once: re-rendering never takes the keyboard focus off them.
