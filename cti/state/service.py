@@ -202,7 +202,7 @@ class StateService:
         WrapupRejected (a ValueError) for a call still in progress, an unknown outcome or
         an over-long note, and when there is no call log.
         """
-        if call_id in self.tracker.calls:
+        if self.tracker.is_open(call_id):
             raise WrapupRejected("the call is not completed yet")
         if self._call_log is None:
             raise WrapupRejected("no call log is configured")

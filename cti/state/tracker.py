@@ -55,6 +55,10 @@ class Call:
     hold_s: float | None = None
     in_queue: bool = True
     touched_at: float = 0.0
+    uniqueid: str = ""  # the caller channel's Uniqueid; call_id unless the channel re-queued
+
+    def __post_init__(self) -> None:
+        self.uniqueid = self.uniqueid or self.call_id
 
 
 # How long a finished call is remembered, so that a resync snapshot taken before it ended
@@ -88,8 +92,9 @@ class CallTracker:
     def __init__(self, seats: SeatDirectory) -> None:
         self._seats = seats
         self._calls: dict[str, Call] = {}
-        self._legs: dict[str, str] = {}  # agent leg Uniqueid -> call_id
-        self._ended: dict[str, float] = {}  # call_id -> ended_at, for ENDED_KEPT_S
+        self._legs: dict[str, str] = {}  # agent leg Uniqueid -> caller Uniqueid
+        # caller Uniqueid -> (ended_at, visits) for ENDED_KEPT_S
+        self._ended: dict[str, tuple[float, int]] = {}
         self.members = Membership()
         self._handlers: dict[str, Callable[[Event, float], list[Outgoing]]] = {
             "QueueCallerJoin": self._on_join,
@@ -109,8 +114,16 @@ class CallTracker:
 
     @property
     def calls(self) -> dict[str, Call]:
-        """Open calls by call_id (read only by convention)."""
+        """Open calls by the caller channel's Uniqueid (read only by convention).
+
+        That is the call_id too, except for a channel that comes back into a queue after
+        its call ended (a transfer to another queue): its next call is `<Uniqueid>-2`.
+        """
         return self._calls
+
+    def is_open(self, call_id: str) -> bool:
+        """True while the call with this call_id is in progress."""
+        return any(call.call_id == call_id for call in self._calls.values())
 
     def handle(self, event: Event, now: float) -> list[Outgoing]:
         """Apply one AMI event at time `now` (epoch seconds); return what must happen."""
@@ -126,18 +139,24 @@ class CallTracker:
     # --- calls -------------------------------------------------------------------------
 
     def _call_from(self, event: Event, now: float, joined_at: float | None = None) -> Call:
-        call_id = event["Uniqueid"]
-        call = self._calls.get(call_id)
+        uniqueid = event["Uniqueid"]
+        call = self._calls.get(uniqueid)
         if call is None:
             call = Call(
-                call_id=call_id,
+                call_id=self._new_call_id(uniqueid),
+                uniqueid=uniqueid,
                 queue=event.get("Queue") or "",
                 caller_number=display_text(event.get("CallerIDNum")),
                 caller_name=display_text(event.get("CallerIDName")),
                 joined_at=now if joined_at is None else joined_at,
             )
-            self._calls[call_id] = call
+            self._calls[uniqueid] = call
         return call
+
+    def _new_call_id(self, uniqueid: str) -> str:
+        # Each call is logged once under its call_id: a channel's later visit needs its own.
+        _, visits = self._ended.get(uniqueid, (0.0, 0))
+        return uniqueid if visits == 0 else f"{uniqueid}-{visits + 1}"
 
     def _waiting(self, queue: str) -> ToBroadcast:
         waiting = sum(1 for c in self._calls.values() if c.queue == queue and c.in_queue)
@@ -160,7 +179,7 @@ class CallTracker:
         agent_id = self._seats.agent_at(seat)
         leg = event["DestUniqueid"]
         call.rings[leg] = Ring(leg=leg, seat=seat, agent_id=agent_id, started_at=now)
-        self._legs[leg] = call.call_id
+        self._legs[leg] = call.uniqueid
         if agent_id is None:
             return []
         if agent_id not in call.rung_agents:
@@ -214,7 +233,7 @@ class CallTracker:
         if ring is None:
             seat = member_seat(event.get("Interface"), event.get("MemberName")) or ""
             ring = Ring(leg, seat, self._seats.agent_at(seat) if seat else None, now)
-        self._legs[leg] = call.call_id
+        self._legs[leg] = call.uniqueid
         call.answered_by = ring
         call.connected_at = now
         call.in_queue = False
@@ -304,16 +323,16 @@ class CallTracker:
         talked_s: float | None = None,
         closed_on_resync: bool = False,
     ) -> list[Outgoing]:
-        if self._calls.pop(call.call_id, None) is None:
+        if self._calls.pop(call.uniqueid, None) is None:
             return []
-        self._ended.pop(call.call_id, None)
-        self._ended[call.call_id] = now  # oldest first: forget from the front
+        _, visits = self._ended.pop(call.uniqueid, (0.0, 0))
+        self._ended[call.uniqueid] = (now, visits + 1)  # oldest first: forget from the front
         while self._ended:
             oldest = next(iter(self._ended))
-            if self._ended[oldest] >= now - ENDED_KEPT_S:
+            if self._ended[oldest][0] >= now - ENDED_KEPT_S:
                 break
             del self._ended[oldest]
-        for leg in [leg for leg, cid in self._legs.items() if cid == call.call_id]:
+        for leg in [leg for leg, uid in self._legs.items() if uid == call.uniqueid]:
             del self._legs[leg]
         if waited_s is None:
             waited_s = call.hold_s
@@ -434,10 +453,10 @@ class CallTracker:
         )
         return out
 
-    def _ended_after(self, call_id: str, taken_at: float) -> bool:
-        """True when the call ended after a snapshot taken at `taken_at` (it is stale)."""
-        ended_at = self._ended.get(call_id)
-        return ended_at is not None and ended_at > taken_at
+    def _ended_after(self, uniqueid: str, taken_at: float) -> bool:
+        """True when the channel's call ended after a snapshot taken at `taken_at`."""
+        ended = self._ended.get(uniqueid)
+        return ended is not None and ended[0] > taken_at
 
     def _resync_talking(self, channel: Event, entries: dict[str, Event], now: float) -> None:
         """A caller still in Queue() but in a bridge and in no QueueEntry talks to an agent
@@ -455,7 +474,8 @@ class CallTracker:
             return
         queue = (channel.get("ApplicationData") or "").split(",")[0]
         self._calls[uniqueid] = Call(
-            call_id=uniqueid,
+            call_id=self._new_call_id(uniqueid),
+            uniqueid=uniqueid,
             queue=queue,
             caller_number=display_text(channel.get("CallerIDNum")),
             caller_name=display_text(channel.get("CallerIDName")),
@@ -466,7 +486,7 @@ class CallTracker:
     def _resync_call(
         self, call: Call, live: set[str], entries: dict[str, Event], now: float
     ) -> list[Outgoing]:
-        if call.call_id not in live:
+        if call.uniqueid not in live:
             out = self._end_rings(call, "ended")
             ring = call.answered_by
             if ring is not None:
@@ -485,7 +505,7 @@ class CallTracker:
                     call, now, "answered", talked_s=talked, closed_on_resync=True
                 )
             return out + self._finish(call, now, "abandoned", closed_on_resync=True)
-        entry = entries.get(call.call_id)
+        entry = entries.get(call.uniqueid)
         call.in_queue = entry is not None
         if entry is not None:
             call.queue = entry.get("Queue") or call.queue

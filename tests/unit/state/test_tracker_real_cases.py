@@ -185,3 +185,62 @@ def test_resync_older_than_the_abandon_it_follows_does_not_bring_the_caller_back
         list_events(later, "QueueStatus"), list_events(later, "CoreShowChannels"), 2100.0
     )
     assert finished(out) == []
+
+
+def test_caller_transferred_back_into_a_queue_is_a_second_call_with_its_own_id(
+    traces_dir: Path,
+) -> None:
+    # seat07 transfers 03's caller to q-ko (AgentComplete Reason: transfer): the same
+    # channel, the same Uniqueid, joins q-ko, seat31 rings, and the caller hangs up there.
+    # The call log holds one row per call_id, so the second call needs its own.
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    rec04 = recording_events(traces_dir / "04-call-abandoned.ami")
+    caller_03 = {
+        "Channel": "Local/89000@inbound-00000000;2",
+        "Uniqueid": "1795361778.1",
+        "Linkedid": "1795361778.0",
+        "CallerIDNum": "05356683318",
+        "CallerIDName": "张先生",
+        "ConnectedLineNum": "05356683318",
+        "ConnectedLineName": "张先生",
+    }
+    events = [
+        changed(e, Reason="transfer") if e.name == "AgentComplete" else e
+        for e in rec03
+        if not (e.name == "Hangup" and e.get("Uniqueid") == "1795361778.1")
+    ]
+    events += [
+        changed(first(rec03, "QueueCallerJoin"), Queue="q-ko"),
+        changed(
+            first(rec03, "AgentCalled"),
+            Queue="q-ko",
+            DestChannel="Local/seat31@agents-00000009;1",
+            DestUniqueid="1795361790.20",
+            Interface="Local/seat31@agents/n",
+            MemberName="seat31",
+        ),
+        changed(first(rec04, "QueueCallerAbandon"), **caller_03),
+        first(rec03, "Hangup", Uniqueid="1795361778.1"),
+    ]
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for i, event in enumerate(events):
+        out += tracker.handle(event, 1000.0 + i * 0.01)
+    pops = [(o.agent_id, o.call_id, o.queue) for o in out if isinstance(o, PopDue)]
+    assert pops == [
+        ("agent-seat07", "1795361778.1", "q-zh"),
+        ("agent-seat31", "1795361778.1-2", "q-ko"),
+    ]
+    records = [f.record for f in finished(out)]
+    assert [(r.call_id, r.queue, r.outcome, r.agent_id) for r in records] == [
+        ("1795361778.1", "q-zh", "answered", "agent-seat07"),
+        ("1795361778.1-2", "q-ko", "abandoned", None),
+    ]
+    assert records[1].rung_agents == ("agent-seat31",)
+    assert tracker.calls == {}
+    # While the second call rings, the first is over (its wrap-up may be saved).
+    ringing = CallTracker(Seats())
+    for event in events[:-2]:
+        ringing.handle(event, 1000.0)
+    assert not ringing.is_open("1795361778.1")
+    assert ringing.is_open("1795361778.1-2")
