@@ -307,6 +307,9 @@ class CallTracker:
                     }
                     out.append(ToAgent(ring.agent_id, message))
                 return out + self._finish(call, now, "answered", talked_s=talked)
+            if call.in_queue:
+                # Hung up in the queue, its QueueCallerAbandon still to come: an abandon.
+                return [*out, *self._finish(call, now, "abandoned"), self._waiting(call.queue)]
             return out + self._finish(call, now, "no_answer")
         owner = self._calls.get(self._legs.get(uniqueid, ""))
         if owner is not None and uniqueid in owner.rings:

@@ -244,3 +244,24 @@ def test_caller_transferred_back_into_a_queue_is_a_second_call_with_its_own_id(
         ringing.handle(event, 1000.0)
     assert not ringing.is_open("1795361778.1")
     assert ringing.is_open("1795361778.1-2")
+
+
+def test_caller_hangup_seen_before_the_abandon_is_still_an_abandon(traces_dir: Path) -> None:
+    # As with AgentComplete, the caller channel's Hangup may beat QueueCallerAbandon: a
+    # caller who hangs up while still in the queue abandoned it (the abandon rate counts it).
+    rec04 = recording_events(traces_dir / "04-call-abandoned.ami")
+    hangup = first(rec04, "Hangup", Uniqueid="1795361785.5")
+    events: list[Event] = []
+    for event in rec04:
+        if event is hangup:
+            continue
+        if event.name == "QueueCallerAbandon":
+            events.append(hangup)
+        events.append(event)
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for event in events:
+        out += tracker.handle(event, 1000.0)
+    [log] = finished(out)
+    assert (log.record.call_id, log.record.outcome) == ("1795361785.5", "abandoned")
+    assert tracker.calls == {}
