@@ -265,3 +265,80 @@ def test_caller_hangup_seen_before_the_abandon_is_still_an_abandon(traces_dir: P
     [log] = finished(out)
     assert (log.record.call_id, log.record.outcome) == ("1795361785.5", "abandoned")
     assert tracker.calls == {}
+
+
+def test_pause_and_removal_from_another_queue_while_ringing_keep_the_pop(
+    traces_dir: Path,
+) -> None:
+    # seat07 is in q-zh and q-en; while it rings for 03's caller the supervisor pauses it in
+    # q-zh ("lunch") and removes it from q-en. Asterisk keeps ringing (05 shows a removed
+    # member still ringing), so the pop stands and the state shows the pause.
+    rec02 = recording_events(traces_dir / "02-queue-admin.ami")
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    seat07 = {
+        "MemberName": "seat07",
+        "Interface": "Local/seat07@agents/n",
+        "StateInterface": "Local/seat07@agents/n",
+    }
+    in_en = changed(first(rec02, "QueueMemberAdded", Queue="q-en"), **seat07)
+    pause = changed(first(rec02, "QueueMemberPause", Paused="1"), **seat07)
+    removed = changed(first(rec02, "QueueMemberRemoved", Queue="q-en"), **seat07)
+    events: list[Event] = []
+    for event in rec03:
+        if event.name == "QueueMemberStatus":
+            event = changed(event, Paused="1", PausedReason="lunch")
+        events.append(event)
+        if event.name == "QueueMemberAdded":
+            events.append(in_en)
+        if event.name == "AgentCalled":
+            events += [pause, removed]
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for event in events:
+        out += tracker.handle(event, 1000.0)
+    assert feed(out) == [
+        ("agent-seat07", "pop"),
+        ("agent-seat07", "answered"),
+        ("agent-seat07", "completed"),
+    ]
+    states = [
+        [(q["queue"], q["paused"], q["paused_reason"]) for q in o.message["queues"]]
+        for o in out
+        if isinstance(o, ToAgent) and o.message["type"] == "state"
+    ]
+    # Added to q-zh, then q-en; paused in q-zh; out of q-en; out of q-zh as 03 ends.
+    assert states == [
+        [("q-zh", False, None)],
+        [("q-en", False, None), ("q-zh", False, None)],
+        [("q-en", False, None), ("q-zh", True, "lunch")],
+        [("q-zh", True, "lunch")],
+        [],
+    ]
+    [log] = finished(out)
+    assert (log.record.outcome, log.record.agent_id) == ("answered", "agent-seat07")
+
+
+def test_busy_agent_leg_retracts_once_and_the_caller_keeps_waiting(traces_dir: Path) -> None:
+    # seat07 declines (DialStatus BUSY, as 05's NOANSWER leg but busy) and its leg hangs up
+    # before any AgentConnect: one retract, the caller still waits in q-zh.
+    rec03 = recording_events(traces_dir / "03-call-answered.ami")
+    rec05 = recording_events(traces_dir / "05-ring-no-answer.ami")
+    called = next(i for i, e in enumerate(rec03) if e.name == "AgentCalled")
+    leg = {"DestChannel": "Local/seat07@agents-00000001;1", "DestUniqueid": "1795361778.2"}
+    caller = {"Channel": "Local/89000@inbound-00000000;2", "Uniqueid": "1795361778.1"}
+    busy = changed(
+        first(rec05, "DialEnd", DialStatus="NOANSWER"), DialStatus="BUSY", **leg, **caller
+    )
+    leg_hangup = changed(
+        first(rec05, "Hangup", Uniqueid="1795361793.8"),
+        Channel="Local/seat07@agents-00000001;1",
+        Uniqueid="1795361778.2",
+    )
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for event in [*rec03[: called + 1], busy, leg_hangup]:
+        out += tracker.handle(event, 1000.0)
+    assert feed(out) == [("agent-seat07", "pop"), ("agent-seat07", "retract")]
+    assert finished(out) == []
+    assert tracker.calls["1795361778.1"].in_queue
+    assert tracker.calls["1795361778.1"].rings == {}
