@@ -6,7 +6,7 @@ again), so the events come from the simulator, whose shapes are checked against 
 
 from __future__ import annotations
 
-from cti.ami import parse_message
+from cti.ami import Event, parse_message
 from cti.ami.protocol import encode_headers
 from cti.sim.pbx import CallerSpec, Pbx, PbxConfig
 from cti.state import CallFinished, CallTracker, PopDue, ToAgent
@@ -31,6 +31,7 @@ def test_pop_moves_to_the_next_agent_after_ring_no_answer() -> None:
     finished: list[CallFinished] = []
     for h in headers:
         event = parse_message(encode_headers(h)[:-2])
+        assert isinstance(event, Event)
         for out in tracker.handle(event, pbx.now):
             if isinstance(out, PopDue):
                 feed.append((out.agent_id, "pop"))
