@@ -293,20 +293,10 @@ class CallTracker:
         call = self._calls.get(uniqueid)
         if call is not None:
             out = self._end_rings(call, "caller_hung_up")
-            ring = call.answered_by
-            if ring is not None:
+            if call.answered_by is not None:
                 # The caller's Hangup can beat AgentComplete (another stasis subscriber):
                 # the agent's call ends here, and the late AgentComplete finds nothing.
-                talked = now - call.connected_at if call.connected_at is not None else None
-                if ring.agent_id is not None:
-                    message = {
-                        "type": "completed",
-                        "call_id": call.call_id,
-                        "talk_s": None if talked is None else round(talked, 3),
-                        "hung_up_by": None,
-                    }
-                    out.append(ToAgent(ring.agent_id, message))
-                return out + self._finish(call, now, "answered", talked_s=talked)
+                return out + self._end_answered(call, now, closed_on_resync=False)
             if call.in_queue:
                 # Hung up in the queue, its QueueCallerAbandon still to come: an abandon.
                 return [*out, *self._finish(call, now, "abandoned"), self._waiting(call.queue)]
@@ -315,6 +305,25 @@ class CallTracker:
         if owner is not None and uniqueid in owner.rings:
             return self._end_ring(owner, uniqueid, "cancelled")
         return []
+
+    def _end_answered(self, call: Call, now: float, *, closed_on_resync: bool) -> list[Outgoing]:
+        """An answered call that ended without its AgentComplete: tell the agent, log it."""
+        ring = call.answered_by
+        talked = now - call.connected_at if call.connected_at is not None else None
+        out: list[Outgoing] = []
+        if ring is not None and ring.agent_id is not None:
+            message: dict[str, object] = {
+                "type": "completed",
+                "call_id": call.call_id,
+                "talk_s": None if talked is None else round(talked, 3),
+                "hung_up_by": None,
+            }
+            if closed_on_resync:
+                message["closed_on_resync"] = True
+            out.append(ToAgent(ring.agent_id, message))
+        return out + self._finish(
+            call, now, "answered", talked_s=talked, closed_on_resync=closed_on_resync
+        )
 
     def _finish(
         self,
@@ -491,22 +500,9 @@ class CallTracker:
     ) -> list[Outgoing]:
         if call.uniqueid not in live:
             out = self._end_rings(call, "ended")
-            ring = call.answered_by
-            if ring is not None:
+            if call.answered_by is not None:
                 # It ended while we were away: the talk time is an upper bound.
-                talked = now - call.connected_at if call.connected_at is not None else None
-                if ring.agent_id is not None:
-                    message = {
-                        "type": "completed",
-                        "call_id": call.call_id,
-                        "talk_s": None if talked is None else round(talked, 3),
-                        "hung_up_by": None,
-                        "closed_on_resync": True,
-                    }
-                    out.append(ToAgent(ring.agent_id, message))
-                return out + self._finish(
-                    call, now, "answered", talked_s=talked, closed_on_resync=True
-                )
+                return out + self._end_answered(call, now, closed_on_resync=True)
             return out + self._finish(call, now, "abandoned", closed_on_resync=True)
         entry = entries.get(call.uniqueid)
         call.in_queue = entry is not None
