@@ -3,7 +3,9 @@
 Nothing here touches a socket, a clock or a logger. Framing happens on raw bytes (a message
 ends at the first blank line); UTF-8 is decoded once per whole message, never per read, so a
 caller name split across TCP reads survives (panoramisk decodes each read with errors
-ignored and loses it).
+ignored and loses it). A header value that is not UTF-8 (a GBK caller name from an old
+trunk) is decoded with U+FFFD in place of its bad bytes: it costs that value, not the
+connection.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class ProtocolError(Exception):
 
 
 class RemoteProtocolError(ProtocolError):
-    """The peer broke the protocol (garbage, an over-long message, bad UTF-8 framing)."""
+    """The peer broke the protocol (garbage, an over-long message, no headers)."""
 
 
 class LocalProtocolError(ProtocolError):
@@ -202,14 +204,32 @@ def _parse_text(text: str) -> Response | Event | Action:
 def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RemoteProtocolError(f"message is not UTF-8: {exc}") from None
+    except UnicodeDecodeError:
+        return _decode_lines_replacing(raw)
+
+
+def _decode_lines_replacing(raw: bytes) -> str:
+    """Decode a message that is not valid UTF-8, one line (one header) at a time.
+
+    Old trunks send GBK or Latin-1 caller names; one such name must cost that header value,
+    never the message or the connection (the same channel returns in every resync, so a
+    rejected message would drop the client in a loop). Bad bytes become U+FFFD, visibly.
+    Lines that are valid UTF-8 decode as usual; CR and LF are ASCII, so the split is exact.
+    """
+    lines = []
+    for line in raw.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("utf-8", "replace"))
+    return "\n".join(lines)
 
 
 def parse_message(raw: bytes) -> Response | Event | Action:
     """Turn one framed message (without its blank line) into a typed message.
 
-    Raises RemoteProtocolError when the bytes are not UTF-8 or the message is none of
+    A header value that is not UTF-8 is decoded with U+FFFD for each bad byte (the rest of
+    the message is untouched). Raises RemoteProtocolError when the message is none of
     Response, Event or Action.
     """
     return _parse_text(_decode(raw))

@@ -23,6 +23,7 @@ from cti.ami.protocol import (
 )
 from cti.ami.trace import server_bytes
 from tests.conftest import TRACES as SHARED_TRACES
+from tests.support.gbk import NAME, NAME_GBK, NAME_REPLACED, gbk_recording
 
 TRACES = SHARED_TRACES
 RECORDINGS = sorted(TRACES.glob("*.ami"))
@@ -233,11 +234,58 @@ def test_not_a_greeting_is_a_remote_protocol_error() -> None:
         list(parser.messages())
 
 
-def test_invalid_utf8_is_a_remote_protocol_error() -> None:
+def test_a_non_utf8_value_is_replaced_and_the_message_kept() -> None:
     parser = AMIParser(expect_greeting=False)
-    parser.feed(b"Event: X\r\nCallerIDName: \xff\xfe\r\n\r\n")
-    with pytest.raises(RemoteProtocolError, match="UTF-8"):
-        list(parser.messages())
+    bad = b"Event: X\r\nCallerIDName: \xff\xfe ok\r\nCallerIDNum: 05356683318\r\n\r\n"
+    parser.feed(bad + b"Event: Y\r\n\r\n")
+    first, second = list(parser.messages())
+    assert isinstance(first, Event) and isinstance(second, Event)
+    assert first["CallerIDName"] == "\ufffd\ufffd ok"
+    assert first["CallerIDNum"] == "05356683318"
+    assert second.name == "Y"
+
+
+def test_a_non_utf8_value_is_replaced_on_the_bare_lf_path_too() -> None:
+    parser = AMIParser(expect_greeting=False)
+    parser.feed(b"Event: X\nCallerIDName: " + NAME_GBK + b"\nUniqueid: 1.2\n\n")
+    (event,) = list(parser.messages())
+    assert isinstance(event, Event)
+    assert event["CallerIDName"] == NAME_REPLACED
+    assert event["Uniqueid"] == "1.2"
+
+
+def test_gbk_caller_name_costs_only_that_value(traces_dir: Path) -> None:
+    original = parse_in_chunks(server_bytes((traces_dir / "03-call-answered.ami").read_bytes()))
+    gbk = parse_in_chunks(server_bytes(gbk_recording(traces_dir)))
+    assert len(gbk) == len(original)
+    changed = 0
+    for before, after in zip(original, gbk, strict=True):
+        if isinstance(before, Greeting):
+            assert after == before
+            continue
+        assert isinstance(before, Response | Event) and isinstance(after, Response | Event)
+        for (k0, v0), (k1, v1) in zip(before.headers, after.headers, strict=True):
+            assert k1 == k0
+            if v0 != v1:
+                changed += 1
+                assert v1 == v0.replace(NAME, NAME_REPLACED)
+                assert "\ufffd" in v1
+    assert changed > 0
+    join = next(m for m in gbk if isinstance(m, Event) and m.name == "QueueCallerJoin")
+    assert join["CallerIDName"] == NAME_REPLACED
+    assert join["CallerIDNum"] == "05356683318"
+
+
+def test_gbk_recording_gives_the_same_messages_in_one_byte_reads(traces_dir: Path) -> None:
+    data = server_bytes(gbk_recording(traces_dir))
+    assert parse_in_chunks(data, step=1) == parse_in_chunks(data)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=40))
+def test_gbk_recording_gives_the_same_messages_in_random_chunks(sizes: list[int]) -> None:
+    data = server_bytes(gbk_recording(SHARED_TRACES))
+    assert parse_in_chunks(data, sizes=sizes) == parse_in_chunks(data)
 
 
 @settings(max_examples=300, deadline=None)
