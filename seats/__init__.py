@@ -2,12 +2,15 @@
 
 from seats.accounts import (
     LANGUAGES,
+    LEVELS,
     AccountError,
     AgentAccounts,
     AgentProfile,
+    LanguageSkill,
     MemoryAgentAccounts,
     check_agent_id,
     parse_languages,
+    parse_skills,
 )
 from seats.directory import SeatChange, SeatDirectory
 from seats.interfaces import seat_of_interface
@@ -18,10 +21,12 @@ from seats.store import SqlAgentAccounts
 
 __all__ = [
     "LANGUAGES",
+    "LEVELS",
     "AccountError",
     "Agent",
     "AgentAccounts",
     "AgentProfile",
+    "LanguageSkill",
     "MemoryAgentAccounts",
     "RedisSeatDirectory",
     "SeatChange",
@@ -30,6 +35,7 @@ __all__ = [
     "check_agent_id",
     "hash_password",
     "parse_languages",
+    "parse_skills",
     "seat_of_interface",
     "verify_password",
 ]

@@ -11,6 +11,9 @@ from typing import Protocol
 from seats.passwords import hash_password, verify_password
 
 LANGUAGES = ("zh", "en", "ko")
+# How well an agent speaks a language, and the queue penalty that follows from it: Asterisk
+# rings members with the lowest penalty first.
+LEVELS: dict[str, int] = {"native": 0, "fluent": 1, "basic": 2}
 _AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -19,23 +22,77 @@ class AccountError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageSkill:
+    """One language an agent takes calls in, and how well (`native`, `fluent`, `basic`)."""
+
+    language: str
+    level: str
+
+    @property
+    def penalty(self) -> int:
+        """The queue penalty for this language: native 0, fluent 1, basic 2."""
+        return LEVELS[self.level]
+
+    def __str__(self) -> str:
+        return f"{self.language}:{self.level}"
+
+
+@dataclass(frozen=True, slots=True)
 class AgentProfile:
-    """What the rest of the system knows about an agent (never the password hash)."""
+    """What the rest of the system knows about an agent (never the password hash).
+
+    `languages` are the language codes in the agent's order; `skills` the same languages
+    with a level each (when not given: the first native, the others fluent).
+    """
 
     id: str
     name: str
     languages: tuple[str, ...]
     home_seat: str | None = None
+    skills: tuple[LanguageSkill, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.skills:
+            default = default_skills(self.languages)
+            object.__setattr__(self, "skills", default)
+
+
+def default_skills(languages: Iterable[str]) -> tuple[LanguageSkill, ...]:
+    """The first language native, the others fluent (the account named no levels)."""
+    return tuple(
+        LanguageSkill(lang, "native" if i == 0 else "fluent") for i, lang in enumerate(languages)
+    )
+
+
+def parse_skills(text: str | Iterable[str]) -> tuple[LanguageSkill, ...]:
+    """`"zh,en"`, `"zh:native,en:basic"` or a list of such items → skills in that order.
+
+    An item without a level gets the default (the first native, the others fluent).
+    Raises AccountError naming an unknown language or level, or an empty list.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    skills: dict[str, LanguageSkill] = {}
+    for item in (i.strip().lower() for i in items):
+        if not item:
+            continue
+        lang, _, level = item.partition(":")
+        lang, level = lang.strip(), level.strip() or ("native" if not skills else "fluent")
+        if lang not in LANGUAGES:
+            raise AccountError(f"languages must be among {','.join(LANGUAGES)}; got {text!r}")
+        if level not in LEVELS:
+            raise AccountError(f"language level must be one of {', '.join(LEVELS)}; got {item!r}")
+        skills.setdefault(lang, LanguageSkill(lang, level))
+    if not skills:
+        raise AccountError(f"languages must be among {','.join(LANGUAGES)}; got {text!r}")
+    return tuple(skills.values())
 
 
 def parse_languages(text: str | Iterable[str]) -> tuple[str, ...]:
-    """`"zh,en"` or `["zh", "en"]` → `("zh", "en")`; raises AccountError for an unknown one."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    langs = tuple(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
-    unknown = [lang for lang in langs if lang not in LANGUAGES]
-    if unknown or not langs:
-        raise AccountError(f"languages must be among {','.join(LANGUAGES)}; got {text!r}")
-    return langs
+    """`"zh,en"` or `["zh", "en"]` → `("zh", "en")`; raises AccountError for an unknown one.
+
+    Levels (`zh:native`) are accepted and dropped; `parse_skills` keeps them.
+    """
+    return tuple(skill.language for skill in parse_skills(text))
 
 
 def check_agent_id(agent_id: str) -> str:
@@ -50,8 +107,13 @@ def new_profile(
 ) -> AgentProfile:
     """The profile of an account being created or changed; raises AccountError when a field
     is invalid (bad id, unknown language, empty name)."""
+    skills = parse_skills(languages)
     profile = AgentProfile(
-        check_agent_id(agent_id), name.strip(), parse_languages(languages), home_seat
+        check_agent_id(agent_id),
+        name.strip(),
+        tuple(s.language for s in skills),
+        home_seat,
+        skills,
     )
     if not profile.name:
         raise AccountError("name must not be empty")

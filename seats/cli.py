@@ -21,7 +21,12 @@ def register(subparsers: Any) -> None:
     add = agent_sub.add_parser("add", help="create or update an agent (password read from stdin)")
     add.add_argument("id", help="agent id, e.g. a07")
     add.add_argument("--name", required=True, help="the agent's name as shown on the page")
-    add.add_argument("--languages", required=True, help="comma list of zh,en,ko")
+    add.add_argument(
+        "--languages",
+        required=True,
+        help="comma list of zh,en,ko, each with an optional level: zh:native,en:basic "
+        "(native/fluent/basic = queue penalty 0/1/2; default: first native, others fluent)",
+    )
     add.add_argument("--seat", help="home seat (seat07), used when the login names none")
     add.add_argument("--url", help="database URL (default: settings' database_url)")
     add.set_defaults(func=_cmd_add)

@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from seats.accounts import AgentProfile, new_profile, parse_languages
+from seats.accounts import AgentProfile, new_profile, parse_skills
 from seats.models import Agent
 from seats.passwords import hash_password, needs_rehash, verify_password
 
 
 def _profile(row: Agent) -> AgentProfile:
-    return AgentProfile(row.id, row.name, parse_languages(row.languages), row.home_seat)
+    skills = parse_skills(row.languages)
+    return AgentProfile(row.id, row.name, tuple(s.language for s in skills), row.home_seat, skills)
 
 
 class SqlAgentAccounts:
@@ -41,7 +42,7 @@ class SqlAgentAccounts:
                 row = Agent(id=agent_id)
                 session.add(row)
             row.name = profile.name
-            row.languages = ",".join(profile.languages)
+            row.languages = ",".join(str(skill) for skill in profile.skills)
             row.password_hash = password_hash
             row.home_seat = home_seat
             row.active = True

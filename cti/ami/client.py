@@ -71,6 +71,58 @@ class AMIAuthError(AMIError):
         self.username = username
 
 
+# The class a user needs in manager.conf `write =` to run an action (Asterisk's own
+# registration of each action); named in the log and in /health when Asterisk says
+# "Permission denied", so the operator knows what to grant.
+ACTION_CLASS: dict[str, str] = {
+    "CoreShowChannels": "reporting",
+    "QueueAdd": "agent",
+    "QueueRemove": "agent",
+    "QueuePause": "agent",
+    "QueuePenalty": "agent",
+    "Originate": "originate",
+    "GetConfig": "config",
+    "UpdateConfig": "config",
+    "Command": "command",
+}
+
+
+class AMIPermissionDenied(AMIError):
+    """Asterisk answered `Permission denied`: our AMI user lacks the action's class (20)."""
+
+    def __init__(self, action: str, response: Response | None = None) -> None:
+        self.action = action
+        self.needs = ACTION_CLASS.get(action, "unknown")
+        super().__init__(response.message if response and response.message else "", response)
+        self.args = (f"permission denied for {action} (needs {self.needs})",)
+
+
+def _denied(name: str, response: Response) -> AMIError:
+    if (response.message or "").strip().lower() == "permission denied":
+        return AMIPermissionDenied(name, response)
+    return AMIError(response.message or response.status, response)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """Whether the server can see and drive Asterisk, and since when.
+
+    `live` only after a login and a resync; `reason` says why not (`connection refused`,
+    `permission denied for CoreShowChannels (needs reporting)`).
+    """
+
+    live: bool
+    since: datetime
+    reason: str | None = None
+
+    def describe(self) -> str:
+        """One line for /health and the log: `ami: down since 2026-11-30T15:00:01Z: …`."""
+        at = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.live:
+            return f"ami: live since {at}"
+        return f"ami: down since {at}: {self.reason or 'not connected'}"
+
+
 class AMIConnectionLost(ConnectionError):
     """The connection dropped (or the client stopped) before the action was answered.
 
@@ -120,7 +172,8 @@ class _Dispatcher:
     def __init__(self) -> None:
         self.events: list[Handler[Event]] = []
         self.resynced: list[Handler[Resync]] = []
-        self.queue: asyncio.Queue[Event | Resync] = asyncio.Queue(_SUBSCRIBER_QUEUE_MAX)
+        self.linked: list[Handler[LinkState]] = []
+        self.queue: asyncio.Queue[Event | Resync | LinkState] = asyncio.Queue(_SUBSCRIBER_QUEUE_MAX)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -134,7 +187,7 @@ class _Dispatcher:
                 await self.task
             self.task = None
 
-    def put(self, item: Event | Resync) -> None:
+    def put(self, item: Event | Resync | LinkState) -> None:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -145,8 +198,10 @@ class _Dispatcher:
             item = await self.queue.get()
             if isinstance(item, Event):
                 await self._call(list(self.events), item)
-            else:
+            elif isinstance(item, Resync):
                 await self._call(list(self.resynced), item)
+            else:
+                await self._call(list(self.linked), item)
 
     @staticmethod
     async def _call(handlers: list[Handler[T]], item: T) -> None:
@@ -177,8 +232,10 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hi
         self.parser = AMIParser()
         self.greeting: asyncio.Future[Greeting] = asyncio.get_running_loop().create_future()
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.received = 0  # reads so far: any bytes prove the link alive (ping watchdog)
 
     def data_received(self, data: bytes) -> None:
+        self.received += 1
         try:
             self.parser.feed(data)
             for message in self.parser.messages():
@@ -214,6 +271,7 @@ class AMIClient:
         self.last_resync: Resync | None = None
         self.last_error: Exception | None = None  # why the last connection attempt ended
         self.connections = 0
+        self.link = LinkState(False, datetime.now(UTC), "not connected yet")
 
     @property
     def address(self) -> str:
@@ -269,6 +327,14 @@ class AMIClient:
         """
         return self._add(self._dispatcher.events, handler)
 
+    def on_link(self, handler: Handler[LinkState]) -> Callable[[], None]:
+        """Call `handler` with the new `LinkState` when the link goes down or comes back live.
+
+        In order with the events: "down" after the last event read before the drop, "live"
+        after the handlers of the Resync that made it live. Returns an unsubscribe.
+        """
+        return self._add(self._dispatcher.linked, handler)
+
     def on_resynced(self, handler: Handler[Resync]) -> Callable[[], None]:
         """Call `handler` with a `Resync` after every (re)connect, in order with the events.
 
@@ -307,7 +373,13 @@ class AMIClient:
             raise AMIConnectionLost(f"{name}: the AMI client is not running", maybe_executed=False)
         timeout = self.settings.action_timeout_s
         await self.wait_connected(timeout)
-        return await self._exchange(name, action_id, data, idempotent, timeout)
+        try:
+            return await self._exchange(name, action_id, data, idempotent, timeout)
+        except AMIPermissionDenied as exc:
+            log.error(
+                "AMI at %s: %s: grant it to user %r", self.address, exc, self.settings.username
+            )
+            raise
 
     async def send_list(
         self, name: str, fields: Mapping[str, str] | Iterable[Header] = ()
@@ -366,7 +438,7 @@ class AMIClient:
 
     def _answer(self, pending: _Pending, response: Response) -> None:
         if not response.ok:
-            self._settle(pending, AMIError(response.message or response.status, response))
+            self._settle(pending, _denied(pending.name, response))
         elif response.starts_list:
             pending.collector = ListCollector(response)
         else:
@@ -383,6 +455,7 @@ class AMIClient:
 
     def _drop_connection(self, reason: str) -> None:
         self._connected.clear()
+        self._set_down(reason)
         protocol, self._protocol = self._protocol, None
         if protocol is not None and not protocol.closed:
             protocol.transport.abort()
@@ -396,14 +469,37 @@ class AMIClient:
             )
         self._pending.clear()
 
-    def _backoff(self, attempt: int) -> float:
+    def _set_down(self, reason: str) -> None:
+        """Record that the link is not live; tell the subscribers once per outage."""
+        if self._stopping and not self.link.live:
+            return
+        if self.link.live:
+            self.link = LinkState(False, datetime.now(UTC), reason)
+            self._dispatcher.put(self.link)
+        elif reason != self.link.reason and not reason.startswith("connection lost"):
+            # Keep when it went down; say the latest why (refused, permission denied...).
+            self.link = LinkState(False, self.link.since, reason)
+
+    def _set_live(self) -> None:
+        self.link = LinkState(True, datetime.now(UTC))
+        self._dispatcher.put(self.link)
+
+    def _backoff(self, attempt: int, exc: BaseException | None) -> float:
         s = self.settings
+        if isinstance(exc, AMIAuthError | AMIPermissionDenied):
+            # A person must change manager.conf: retry, but do not hammer Asterisk's log.
+            return random.uniform(s.refused_retry_s * 0.8, s.refused_retry_s)
+        if isinstance(exc, ConnectionRefusedError):
+            # Nobody listening (Asterisk stopped or restarting): a retry costs nothing, and
+            # it makes the server live again within a fraction of a second of Asterisk.
+            return random.uniform(s.backoff_min_s, max(s.backoff_min_s, 0.25))
         ceiling = min(s.backoff_max_s, s.backoff_min_s * (2**attempt))
         return max(s.backoff_min_s, random.uniform(ceiling / 2, ceiling))
 
     async def _supervise(self) -> None:
         attempt = 0
         while not self._stopping:
+            failure: BaseException | None = None
             try:
                 resynced = await self._session()
                 if resynced:
@@ -411,14 +507,23 @@ class AMIClient:
                 reason = "connection lost"
             except AMIAuthError as exc:
                 log.error("%s", exc)
-                self.last_error = exc
-                reason = "login refused"
+                self.last_error = failure = exc
+                reason = f"login refused for user {self.settings.username!r}"
+            except AMIPermissionDenied as exc:
+                log.error(
+                    "AMI at %s: %s: grant it to user %r in manager.conf",
+                    self.address,
+                    exc,
+                    self.settings.username,
+                )
+                self.last_error = failure = exc
+                reason = str(exc)
             except (OSError, RemoteProtocolError, AMIError, TimeoutError) as exc:
-                self.last_error = exc
+                self.last_error = failure = exc
                 log.warning("AMI at %s: %s: %s", self.address, type(exc).__name__, exc)
-                reason = str(exc) or type(exc).__name__
+                reason = _why(exc)
             self._drop_connection(reason)
-            delay = self._backoff(attempt)
+            delay = self._backoff(attempt, failure)
             attempt += 1
             log.info("AMI at %s: reconnecting in %.2f s (%s)", self.address, delay, reason)
             await asyncio.sleep(delay)
@@ -477,6 +582,7 @@ class AMIClient:
             len(resync.channels),
         )
         self._dispatcher.put(resync)
+        self._set_live()  # after the Resync in the dispatcher: "live" follows the rebuild
 
     async def _watchdog(self, protocol: _Protocol) -> None:
         s = self.settings
@@ -484,9 +590,12 @@ class AMIClient:
             await asyncio.sleep(s.ping_interval_s)
             action_id = f"{self._prefix}-ping-{next(self._ids)}"
             data = encode_action("Ping", (), action_id)
+            seen = protocol.received
             try:
                 await self._exchange("Ping", action_id, data, True, s.ping_timeout_s)
             except AMITimeout:
+                if protocol.received != seen:
+                    continue  # bytes arrived (a burst ahead of the Pong): the link is alive
                 log.error(
                     "AMI at %s: no Pong in %.1f s: connection dead, reconnecting",
                     self.address,
@@ -496,3 +605,12 @@ class AMIClient:
                 return
             except (AMIConnectionLost, AMIError):
                 return
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason for /health and the log: `connection refused`, `timed out`..."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__

@@ -140,7 +140,7 @@ async def test_bad_login_names_the_user_and_retries_with_backoff(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async with ReplayPeer(traces_dir / "06-bad-login.ami") as peer:
-        client = running(fast(peer.port, secret="wrongsecret", backoff_min_s=0.1))
+        client = running(fast(peer.port, secret="wrongsecret", refused_retry_s=0.3))
         caplog.set_level(logging.ERROR, logger="cti.ami.client")
         await client.start()
         await eventually(lambda: len(peer.actions("Login")) >= 3)
@@ -152,8 +152,10 @@ async def test_bad_login_names_the_user_and_retries_with_backoff(
             client.last_error.message == "AMI login refused for user 'cti': Authentication failed"
         )
         assert "user 'cti'" in caplog.text
-        # Backoff, not a tight loop: 0.1 s, 0.2 s, 0.4 s... at most a handful of tries.
-        assert len(peer.actions("Login")) <= 8
+        # A configuration fault: retried every refused_retry_s (0.24-0.3 s here), never in a
+        # tight loop.
+        assert len(peer.actions("Login")) <= 6
+        assert client.link.reason == "login refused for user 'cti'"
 
 
 async def test_reconnects_resyncs_and_publishes_after_the_peer_drops_mid_stream(
@@ -188,18 +190,20 @@ async def test_connection_cut_after_n_bytes_reconnects(
         assert any(e.name == "QueueCallerJoin" for e in seen.events)
 
 
-async def test_peer_that_stops_answering_pings_is_detected_within_8_seconds(
+async def test_peer_that_stops_answering_pings_is_detected_within_3_seconds(
     traces_dir: Path, running: Callable[[AMISettings], AMIClient]
 ) -> None:
     async with ReplayPeer(traces_dir / "03-call-answered.ami", answer_pings=False) as peer:
-        client = running(AMISettings(port=peer.port))  # the real 5 s / 3 s watchdog
+        client = running(AMISettings(port=peer.port))  # the real 1 s / 1.5 s watchdog
         await client.start()
         await client.wait_connected(5)
         started = time.monotonic()
         await eventually(lambda: not client.connected, within_s=10)
         detected = time.monotonic() - started
-        # First Ping at 5 s, no Pong by 8 s: dead. The slack is for a loaded test machine.
-        assert 7.5 <= detected <= 8.5
+        # First Ping at 1 s, no Pong (and no other byte) by 2.5 s: dead. The slack is for a
+        # loaded test machine.
+        assert 2.3 <= detected <= 3.2
+        assert client.link.live is False
         assert peer.actions("Ping")
 
 
