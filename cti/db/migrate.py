@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # Modules that define models on `cti.db.Base`; the Alembic env imports them so autogenerate
 # sees every table. Add yours here when you add a revision.
-MODEL_MODULES: tuple[str, ...] = ("locator.models", "seats.models", "cti.state.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "locator.models",
+    "seats.models",
+    "cti.state.models",
+    "queues.membership.tables",
+)
 
 SCRIPT_LOCATION = "cti.db:migrations"
 
