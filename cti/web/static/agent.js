@@ -12,6 +12,23 @@
     TW: "886", SG: "65", DE: "49", FR: "33", AU: "61", MN: "976", VN: "84", TH: "66",
   };
   const SESSION_ENDED = 4001;
+  const PAUSE_REASONS = ["break", "meal", "training", "meeting"];
+  const DUTY_STATUSES = ["ready", "paused", "after_call_work"];
+  const DEVICE_STATUSES = [
+    "unknown", "not_in_use", "in_use", "busy", "invalid", "unavailable", "ringing", "ringinuse", "onhold",
+  ];
+  // How each retract reason reads to the agent, and its tone ("moved": the call went on to
+  // someone else; "hung_up": the caller is gone). A reason this page does not know yet still
+  // reads as "no longer ringing here", never as "moved to the next agent".
+  const RETRACT = {
+    no_answer: { key: "retract_no_answer", tone: "moved" },
+    cancelled: { key: "retract_cancelled", tone: "neutral" },
+    answered_elsewhere: { key: "retract_answered_elsewhere", tone: "moved" },
+    abandoned: { key: "retract_hung_up", tone: "hung_up" },
+    caller_hung_up: { key: "retract_hung_up", tone: "hung_up" },
+    ended: { key: "retract_ended", tone: "neutral" },
+  };
+  const RETRACT_UNKNOWN = { key: "retract_other", tone: "neutral" };
 
   const $ = (id) => document.getElementById(id);
   const store = window.sessionStorage;
@@ -27,8 +44,19 @@
   const calls = new Map();          // call_id -> {pop, status, at, answeredAt, talk_s, chosen}
   let currentId = null;
   let focusWrapup = false;          // move keyboard focus into the wrap-up form on the next render
-  let notice = null;                // {key, vars}
+  let notice = null;                // {key, vars, tone}
   let queuesText = "";
+  let duty = null;                  // the last `duty` from the server (docs/protocol.md)
+  let dutyVersion = 0;              // bumped by every pushed `duty`: a slower POST reply is older
+  let dutyBusy = false;
+  let dutyError = null;             // {key, vars}
+  let pauseMenuOpen = false;
+  // The telephone system as the server sees it. Assumed live until told otherwise (a server
+  // without the duty API never says). After an outage, `live` shows only once the state
+  // machine's `resynced` has arrived too.
+  let pbx = { status: "live", since: null, reason: null };
+  let pbxSyncing = false;
+  let pbxResynced = false;          // a `resynced` arrived since the PBX went down
 
   // ---- text helpers ------------------------------------------------------------------
 
@@ -52,7 +80,9 @@
 
   function duration(seconds) {
     const n = Math.max(0, Math.round(Number(seconds) || 0));
-    return n < 60 ? t("sec", { n }) : t("min_sec", { m: Math.floor(n / 60), s: n % 60 });
+    if (n < 60) return t("sec", { n });
+    if (n < 3600) return t("min_sec", { m: Math.floor(n / 60), s: n % 60 });
+    return t("hour_min", { h: Math.floor(n / 3600), m: Math.floor((n % 3600) / 60) });
   }
 
   function hhmmss(date) {
@@ -159,6 +189,7 @@
     calls.clear();
     currentId = null;
     notice = null;
+    forgetDuty();
     everOpened = false;
     connect();
     render();
@@ -181,9 +212,18 @@
     }
     calls.clear();
     currentId = null;
+    forgetDuty();
     setConn("offline");
     setText("login-error", messageKey ? t(messageKey) : "");
     render();
+  }
+
+  function forgetDuty() {
+    duty = null;
+    dutyError = null;
+    pauseMenuOpen = false;
+    pbx = { status: "live", since: null, reason: null };
+    pbxSyncing = false;
   }
 
   // ---- the socket -------------------------------------------------------------------
@@ -256,7 +296,7 @@
         if (call) {
           calls.delete(msg.call_id);
           if (currentId === msg.call_id) currentId = latestOpenCall();
-          notice = { key: "retract_notice", vars: { n: callerLabel(call.pop), t: hhmmss(new Date()) } };
+          notice = retractNotice(call, msg.reason);
         }
         break;
       case "answered":
@@ -274,6 +314,13 @@
           focusWrapup = true;
         }
         break;
+      case "duty":
+        applyDuty(msg);
+        dutyVersion += 1;
+        break;
+      case "pbx":
+        applyPbx(msg, true);
+        break;
       case "state":
         queuesText = (msg.queues || [])
           .map((q) => q.queue + (q.paused ? " (" + t("paused") + ")" : ""))
@@ -284,12 +331,57 @@
         if (msg.reason === "history_truncated") {
           calls.clear();
           currentId = null;
+        } else {
+          // The state machine rebuilt its view from Asterisk: the PBX side is true again.
+          pbxResynced = true;
+          pbxSyncing = false;
         }
         break;
       default:
         return;
     }
     render();
+  }
+
+  function retractNotice(call, reason) {
+    const how = Object.prototype.hasOwnProperty.call(RETRACT, reason) ? RETRACT[reason] : RETRACT_UNKNOWN;
+    const who = how.tone === "hung_up" ? residentLabel(call) : callerLabel(call.pop);
+    return { key: how.key, vars: { n: who, t: hhmmss(new Date()) }, tone: how.tone, reason: String(reason) };
+  }
+
+  // Who hung up, as the agent knows them: the resident when the number has one (or the one the
+  // agent picked in a household), else the caller's name or number.
+  function residentLabel(call) {
+    const residents = Array.isArray(call.pop.residents) ? call.pop.residents : [];
+    const r = residents.length === 1 ? residents[0] : call.picked ? residents[call.chosen] : null;
+    return r && r.name ? r.name : callerLabel(call.pop);
+  }
+
+  // A `duty` message, or the `duty` of a POST reply (same fields, no seq/type).
+  function applyDuty(d) {
+    if (!d || typeof d !== "object") return;
+    duty = {
+      status: d.status,
+      reason: d.reason === undefined ? null : d.reason,
+      since: d.since || null,
+      acw_until: d.acw_until || null,
+      queues: Array.isArray(d.queues) ? d.queues : [],
+    };
+    if (d.pbx) applyPbx(d.pbx, false);
+  }
+
+  // `change` is a `pbx` message (the PBX just went down or came back); otherwise the PBX
+  // state inside a `duty` snapshot, which the server sends on connect.
+  function applyPbx(p, change) {
+    if (!p || (p.status !== "live" && p.status !== "down")) return;
+    const wasDown = pbx.status === "down";
+    pbx = { status: p.status, since: p.since || null, reason: p.reason || null };
+    if (p.status === "down") {
+      if (!wasDown) pbxResynced = false;
+      pbxSyncing = false;
+    } else if (wasDown && change) {
+      pbxSyncing = !pbxResynced;   // back, but not "live" until the resync has come through
+    }
   }
 
   // The call to show when the current one goes: the newest one that still needs the agent
@@ -310,13 +402,34 @@
     renderConn();
   }
 
+  // What the indicator says: the page's own link first (if it is down we know nothing newer),
+  // then the telephone system behind the server.
+  function shownConn() {
+    if (connState !== "live") return connState;
+    if (pbx.status === "down") return "pbx_down";
+    if (pbxSyncing) return "pbx_syncing";
+    return "live";
+  }
+
   function renderConn() {
-    $("conn").dataset.state = connState;
-    setText("conn-text", t("conn_" + connState));
+    const shown = shownConn();
+    $("conn").dataset.state = shown;
+    setText("conn-text", t("conn_" + shown));
     const r = $("conn-resynced");
-    r.hidden = !resyncedAt;
+    r.hidden = !resyncedAt || shown !== "live";
     if (resyncedAt) r.textContent = t("resynced_at", { t: hhmmss(resyncedAt) });
-    $("stale").hidden = connState === "live";   // what the call view shows may be out of date
+    $("pbx-banner").hidden = !session || pbx.status !== "down";
+    renderPbxSince();
+    // What the call view shows may be out of date, for either reason.
+    $("stale").hidden = shown === "live";
+    setText("stale", t(connState !== "live" ? "stale" : pbx.status === "down" ? "stale_pbx" : "stale_syncing"));
+  }
+
+  function renderPbxSince() {
+    const since = Date.parse(pbx.since);
+    setText("pbx-since", pbx.status === "down" && Number.isFinite(since)
+      ? t("pbx_since", { t: hhmmss(new Date(since)), d: duration((Date.now() - since) / 1000) })
+      : "");
   }
 
   function callerLabel(pop) {
@@ -351,16 +464,181 @@
     $("idle-view").hidden = !!call;
     $("call-view").hidden = !call;
     $("notice").hidden = !notice;
-    if (notice) setText("notice", t(notice.key, notice.vars));
+    if (notice) {
+      setText("notice", t(notice.key, notice.vars));
+      $("notice").dataset.tone = notice.tone || "neutral";
+      $("notice").dataset.reason = notice.reason || "";
+    }
+    renderDuty();
     renderOtherCalls();
-    setText("queues", queuesText ? t("state_queues", { q: queuesText }) : "");
+    renderQueues();
     if (call) renderCall(call);
+    renderWrapup();
     if (focusWrapup && call && call.status === "completed") {
       focusWrapup = false;
-      const checked = document.querySelector("#outcomes input:checked");
-      if (checked) checked.focus();
-      $("wrapup").scrollIntoView({ block: "nearest" });
+      // Never take the keyboard from a field the agent is typing in.
+      if (!isTyping()) {
+        const checked = document.querySelector("#outcomes input:checked");
+        if (checked) checked.focus();
+        $("wrapup").scrollIntoView({ block: "nearest" });
+      }
     }
+  }
+
+  function isTyping() {
+    const a = document.activeElement;
+    return !!a && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && a.type !== "radio"));
+  }
+
+  // ---- duty: ready, pause, after-call work ------------------------------------------
+
+  function renderDuty() {
+    $("duty").hidden = !session || !duty;
+    if (!duty) return;
+    const status = DUTY_STATUSES.includes(duty.status) ? duty.status : "unknown";
+    $("duty-state").dataset.status = status;
+    $("duty").setAttribute("aria-busy", String(dutyBusy));
+    let text;
+    if (status === "ready") text = t("duty_ready");
+    else if (status === "paused") text = t("duty_paused", { r: reasonText(duty.reason) });
+    else if (status === "after_call_work") text = t("duty_acw");
+    else text = t("duty_unknown", { s: duty.status });
+    setText("duty-status", text);
+    renderDutyTimes();
+    $("ready-btn").setAttribute("aria-pressed", String(status === "ready"));
+    const pause = $("pause-btn");
+    pause.setAttribute("aria-expanded", String(pauseMenuOpen));
+    pause.classList.toggle("current", status === "paused");
+    $("pause-reasons").hidden = !pauseMenuOpen;
+    for (const b of $("pause-reasons").children) {
+      b.setAttribute("aria-pressed", String(status === "paused" && duty.reason === b.dataset.reason));
+    }
+    const missing = duty.queues.filter((q) => q && q.member === false).map((q) => q.queue);
+    $("duty-warn").hidden = missing.length === 0;
+    setText("duty-warn", missing.length ? t("queues_missing", { q: missing.join(", ") }) : "");
+    setText("duty-error", dutyError ? t(dutyError.key, dutyError.vars) : "");
+  }
+
+  function reasonText(reason) {
+    if (PAUSE_REASONS.includes(reason)) return t("reason_" + reason);
+    return reason ? String(reason) : t("reason_none");
+  }
+
+  function renderDutyTimes() {
+    if (!duty) return;
+    const since = Date.parse(duty.since);
+    setText("duty-time", Number.isFinite(since) ? t("duty_for", { d: duration((Date.now() - since) / 1000) }) : "");
+    const until = Date.parse(duty.acw_until);
+    const acw = $("duty-acw");
+    acw.hidden = !(duty.status === "after_call_work" && Number.isFinite(until));
+    if (!acw.hidden) acw.textContent = t("acw_left", { d: duration(Math.max(0, (until - Date.now()) / 1000)) });
+  }
+
+  // The agent's queues: from `duty` when the server sends it, else the older `state` summary.
+  function renderQueues() {
+    const rows = $("queue-rows");
+    rows.replaceChildren();
+    $("queue-table").hidden = !duty || duty.queues.length === 0;
+    if (!duty) {
+      setText("queues", queuesText ? t("state_queues", { q: queuesText }) : "");
+      return;
+    }
+    setText("queues", duty.queues.length ? "" : t("no_queues"));
+    for (const q of duty.queues) {
+      if (!q || typeof q !== "object") continue;
+      const tr = el("tr");
+      tr.classList.toggle("queue-paused", !!q.paused);
+      tr.classList.toggle("queue-missing", q.member === false);
+      const name = el("th", "queue-name", q.queue);
+      name.scope = "row";
+      const paused = el("td", "queue-pause", q.paused ? t("yes_paused") : t("not_paused"));
+      const member = el("td", "queue-member", q.member === false ? t("member_no") : t("member_yes"));
+      tr.append(
+        name,
+        el("td", "queue-language", languageName(q.language)),
+        el("td", "queue-penalty", q.penalty === null || q.penalty === undefined ? "—" : q.penalty),
+        paused,
+        el("td", "queue-device", deviceText(q.status)),
+        member,
+      );
+      rows.append(tr);
+    }
+  }
+
+  function languageName(code) {
+    if (!code) return "—";
+    try {
+      const names = new Intl.DisplayNames([lang === "zh" ? "zh-CN" : lang], { type: "language" });
+      return names.of(String(code)) || String(code);
+    } catch (e) {
+      return String(code);
+    }
+  }
+
+  function deviceText(status) {
+    if (status === null || status === undefined) return "—";
+    return DEVICE_STATUSES.includes(status) ? t("device_" + status) : String(status);
+  }
+
+  async function changeDuty(action, body) {
+    if (!session || dutyBusy) return;
+    dutyBusy = true;
+    dutyError = null;
+    renderDuty();
+    const version = dutyVersion;
+    try {
+      const resp = await fetch("/api/agent/" + action, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
+        body: JSON.stringify(body || {}),
+      });
+      const data = await resp.json().catch(() => ({}));
+      if (resp.ok && data.duty) {
+        if (version === dutyVersion) applyDuty(data.duty);   // else a pushed `duty` is newer
+      } else if (resp.status === 401) {
+        dutyBusy = false;
+        endSession("session_ended");
+        return;
+      } else {
+        dutyError = { key: "duty_failed", vars: { e: data.message || resp.status } };
+      }
+    } catch (e) {
+      dutyError = { key: "duty_failed", vars: { e: t("server_unreachable") } };
+    }
+    dutyBusy = false;
+    render();
+  }
+
+  function togglePauseMenu(open) {
+    pauseMenuOpen = open;
+    renderDuty();
+    if (open) {
+      const current = [...$("pause-reasons").children].find((b) => b.getAttribute("aria-pressed") === "true");
+      (current || $("pause-reasons").firstElementChild).focus();
+    }
+  }
+
+  // The reason buttons, made once (like the outcomes) so a re-render keeps the focus on them.
+  function buildPauseReasons() {
+    const box = $("pause-reasons");
+    for (const r of PAUSE_REASONS) {
+      const b = el("button", "duty-btn pause-reason");
+      b.type = "button";
+      b.dataset.reason = r;
+      b.dataset.i18n = "reason_" + r;
+      b.addEventListener("click", () => {
+        pauseMenuOpen = false;
+        $("pause-btn").focus();
+        changeDuty("pause", { reason: r });
+      });
+      box.append(b);
+    }
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        togglePauseMenu(false);
+        $("pause-btn").focus();
+      }
+    });
   }
 
   // Calls other than the one on screen that still need the agent (a pop that rang while the
@@ -425,7 +703,6 @@
     renderHousehold(call, residents);
     $("resident").hidden = residents.length === 0;
     if (residents.length) renderResident(residents[Math.min(call.chosen, residents.length - 1)]);
-    renderWrapup(call);
   }
 
   function renderTimer(call) {
@@ -456,6 +733,7 @@
       }
       b.addEventListener("click", () => {
         call.chosen = i;
+        call.picked = true;
         render();
       });
       box.append(b);
@@ -491,15 +769,47 @@
     }
   }
 
-  function renderWrapup(call) {
+  // The call whose wrap-up the form holds: the one on screen once it has ended (saved or
+  // not), else the oldest ended call whose wrap-up is not saved yet. A new pop never takes the
+  // form away: it stays beside the ringing call until it is saved.
+  function wrapupCallId() {
+    const current = currentId ? calls.get(currentId) : null;
+    if (current && current.status === "completed") return currentId;
+    let best = null;
+    for (const [id, c] of calls) {
+      if (c.status === "completed" && !c.wrapped && (!best || c.at < calls.get(best).at)) best = id;
+    }
+    return best;
+  }
+
+  function wrapupCall() {
+    const id = $("wrapup").dataset.callId;
+    return id ? calls.get(id) || null : null;
+  }
+
+  function renderWrapup() {
     const form = $("wrapup");
-    form.hidden = call.status !== "completed";
-    if (form.hidden) return;
-    form.dataset.callId = call.pop.call_id;
+    const id = wrapupCallId();
+    const call = id ? calls.get(id) : null;
+    form.hidden = !call;
+    $("workspace").dataset.wrapup = String(!!call);
+    if (!call) {
+      delete form.dataset.callId;
+      return;
+    }
+    const switched = form.dataset.callId !== id;
+    form.dataset.callId = id;
+    form.dataset.other = String(id !== currentId);   // the pop on screen is another call
+    const talk = call.talk_s === undefined || call.talk_s === null ? "" : " · " + t("talk_total", { s: duration(call.talk_s) });
+    setText("wrapup-call", callerLabel(call.pop) + talk);
     for (const input of document.querySelectorAll("#outcomes input")) {
       input.checked = (call.outcome || "resolved") === input.value;
+      input.disabled = !!call.wrapped;
     }
-    if (document.activeElement !== $("wrapup-note")) $("wrapup-note").value = call.note || "";
+    const note = $("wrapup-note");
+    if (switched || document.activeElement !== note) note.value = call.note || "";
+    note.readOnly = !!call.wrapped;
+    $("wrapup-save").disabled = !!call.wrapped || !!call.saving;
     setText("wrapup-result", call.wrapupResult ? t(call.wrapupResult.key, call.wrapupResult.vars) : "");
     $("wrapup-result").dataset.ok = String(!!call.wrapped);
   }
@@ -514,7 +824,7 @@
       input.name = "outcome";
       input.value = o;
       input.addEventListener("change", () => {
-        const call = currentId ? calls.get(currentId) : null;
+        const call = wrapupCall();
         if (call) call.outcome = o;
       });
       const text = el("span");
@@ -526,8 +836,9 @@
 
   async function saveWrapup(ev) {
     ev.preventDefault();
-    const call = currentId ? calls.get(currentId) : null;
-    if (!call || !session) return;
+    const call = wrapupCall();
+    if (!call || !session || call.wrapped || call.saving) return;
+    call.saving = true;
     call.note = $("wrapup-note").value;
     const body = { outcome: call.outcome || "resolved", note: call.note };
     try {
@@ -544,6 +855,12 @@
     } catch (e) {
       call.wrapupResult = { key: "save_failed", vars: { e: String(e) } };
     }
+    call.saving = false;
+    if (call.wrapped && call.pop.call_id !== currentId) {
+      // The form goes (another call is on screen): say where the wrap-up went.
+      notice = { key: "wrapup_saved_for", vars: { n: callerLabel(call.pop), t: hhmmss(new Date()) }, tone: "ok" };
+      if ($("wrapup").contains(document.activeElement)) $("call-view").focus();
+    }
     render();
   }
 
@@ -554,9 +871,15 @@
     buildOutcomes();
     $("wrapup").addEventListener("submit", saveWrapup);
     $("wrapup-note").addEventListener("input", () => {
-      const call = currentId ? calls.get(currentId) : null;
+      const call = wrapupCall();
       if (call) call.note = $("wrapup-note").value;   // a re-render must not wipe what is typed
     });
+    buildPauseReasons();
+    $("ready-btn").addEventListener("click", () => {
+      pauseMenuOpen = false;
+      changeDuty("ready");
+    });
+    $("pause-btn").addEventListener("click", () => togglePauseMenu(!pauseMenuOpen));
     $("logout").addEventListener("click", logout);
     for (const b of document.querySelectorAll(".lang")) {
       b.addEventListener("click", () => {
@@ -568,6 +891,8 @@
     setInterval(() => {
       const call = currentId ? calls.get(currentId) : null;
       if (call && !$("call-view").hidden) renderTimer(call);
+      renderDutyTimes();
+      renderPbxSince();
     }, 1000);
     render();
     if (session) connect();
