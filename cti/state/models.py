@@ -14,7 +14,8 @@ class CallLogEntry(Base):
     """A finished call: who called, which residents matched, who answered, how it ended.
 
     `caller_number` is the number as Asterisk gave it (the log is the record); it is never
-    written to the application logger. `resident_ids` is a space-separated list.
+    written to the application logger. `resident_ids` is a space-separated list. `rings`: each
+    ring's outcome (`cti.state.messages.RingOutcome`); `hung_up_by`: caller, agent or transfer.
     """
 
     __tablename__ = "call_log"
@@ -34,6 +35,9 @@ class CallLogEntry(Base):
     talked_s: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(16))
     closed_on_resync: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Every ring in order, JSON: [{"agent": "a07", "seat": "seat07", "outcome": "no_answer"}]
+    rings: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    hung_up_by: Mapped[str | None] = mapped_column(String(16))  # AgentComplete's Reason
     wrapup_outcome: Mapped[str | None] = mapped_column(String(32))
     wrapup_note: Mapped[str | None] = mapped_column(Text)
     wrapup_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from cti.state.messages import AgentMessage, HungUpBy, RingOutcome, SupervisorMessage, as_json
+
 Outcome: TypeAlias = Literal["answered", "abandoned", "no_answer"]
 
 
@@ -23,22 +25,49 @@ class PopDue:
 
 @dataclass(frozen=True, slots=True)
 class ToAgent:
-    """A ready message for one agent's consoles (retract, answered, completed, state...)."""
+    """A message for one agent's consoles (retract, answered, completed, state...)."""
 
     agent_id: str
-    message: dict[str, Any]
+    body: AgentMessage
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The JSON object to publish."""
+        return as_json(self.body)
 
 
 @dataclass(frozen=True, slots=True)
 class ToBroadcast:
-    """A ready message for the supervisors' channel (queue and member state)."""
+    """A message for the supervisors' channel (queue and member state)."""
 
-    message: dict[str, Any]
+    body: SupervisorMessage
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The JSON object to broadcast."""
+        return as_json(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class RingResult:
+    """One ring of one seat for a call, and how it ended (`agent_id`: None at an empty seat)."""
+
+    seat: str
+    agent_id: str | None
+    outcome: RingOutcome
+
+    def as_dict(self) -> dict[str, str | None]:
+        """As the call log stores it."""
+        return {"agent": self.agent_id, "seat": self.seat, "outcome": self.outcome}
 
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """A finished call, for the call log."""
+    """A finished call, for the call log.
+
+    `rung_agents`: the agents rung, first ring first, each once; `rings`: every ring in
+    order with how it ended; `hung_up_by`: AgentComplete's Reason, None when not known.
+    """
 
     call_id: str
     queue: str
@@ -54,6 +83,8 @@ class CallRecord:
     outcome: Outcome
     rung_agents: tuple[str, ...] = field(default=())
     closed_on_resync: bool = False
+    rings: tuple[RingResult, ...] = field(default=())
+    hung_up_by: HungUpBy | None = None
 
 
 @dataclass(frozen=True, slots=True)

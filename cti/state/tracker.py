@@ -4,6 +4,12 @@ Calls are keyed by the Uniqueid of the caller's channel in the queue (the `Chann
 QueueCallerJoin/AgentCalled); each ring of an agent by the agent leg's `DestUniqueid`. The
 ringing agent is the one logged in at the member's seat when `AgentCalled` arrives; retracts,
 `answered` and `completed` go to that same agent even if the seat changes hands meanwhile.
+
+Asterisk cancels a ringing leg (`DialEnd` `DialStatus: CANCEL`) before it says why: the
+caller's `QueueCallerAbandon` comes after the agent leg's DialEnd and Hangup (09). So a
+cancelled ring waits, unretracted, for the caller channel's next event that tells its fate
+(abandon or hang-up: `abandoned`; an agent answering: `answered_elsewhere`; the caller leaving
+the queue unanswered or rung again: `cancelled`), and at most UNDECIDED_MAX_S.
 """
 
 from __future__ import annotations
@@ -15,12 +21,28 @@ from typing import Any, Final
 
 from cti.ami import Event
 from cti.state.members import Member, Membership, member_from_event
+from cti.state.messages import (
+    AgentResynced,
+    AgentState,
+    Answered,
+    Completed,
+    HungUpBy,
+    MemberChanged,
+    MembersResynced,
+    QueueWaiting,
+    Retract,
+    RingOutcome,
+    as_json,
+    hung_up_by,
+    retract_reason,
+)
 from cti.state.outgoing import (
     CallFinished,
     CallRecord,
     Outcome,
     Outgoing,
     PopDue,
+    RingResult,
     ToAgent,
     ToBroadcast,
 )
@@ -48,7 +70,11 @@ class Call:
     caller_name: str | None
     joined_at: float
     rings: dict[str, Ring] = field(default_factory=dict)
+    # Rings Asterisk cancelled whose retract waits for the caller's fate (see the module doc).
+    cancelled: dict[str, Ring] = field(default_factory=dict)
     rung_agents: list[str] = field(default_factory=list)
+    ring_log: list[tuple[float, RingResult]] = field(default_factory=list)  # (started, how)
+    answering_leg: str | None = None  # the leg of a `DialEnd` ANSWER, before AgentConnect
     answered_by: Ring | None = None
     connected_at: float | None = None
     left_at: float | None = None
@@ -64,6 +90,18 @@ class Call:
 # How long a finished call is remembered, so that a resync snapshot taken before it ended
 # (and handled after) does not bring it back.
 ENDED_KEPT_S: Final = 300.0
+
+# The longest a cancelled ring's retract waits for the caller's fate (event time). Asterisk
+# sends the caller's next event within milliseconds; this only bounds the unforeseen.
+UNDECIDED_MAX_S: Final = 2.0
+
+# The longest an answered call whose caller hung up waits for its AgentComplete (which
+# carries Asterisk's TalkTime and who hung up, and under load comes late, without the
+# caller's channel fields).
+COMPLETE_WAIT_S: Final = 3.0
+
+# Agent leg DialStatus values that mean the phone could not take the call.
+_BUSY: Final = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
 
 
 def _seconds(value: str | None) -> float | None:
@@ -95,6 +133,10 @@ class CallTracker:
         self._legs: dict[str, str] = {}  # agent leg Uniqueid -> caller Uniqueid
         # caller Uniqueid -> (ended_at, visits) for ENDED_KEPT_S
         self._ended: dict[str, tuple[float, int]] = {}
+        # caller Uniqueid -> when its first undecided cancelled ring was cancelled
+        self._undecided: dict[str, float] = {}
+        # caller Uniqueid -> when the caller of an answered call hung up, AgentComplete to come
+        self._caller_gone: dict[str, float] = {}
         self.members = Membership()
         self._handlers: dict[str, Callable[[Event, float], list[Outgoing]]] = {
             "QueueCallerJoin": self._on_join,
@@ -127,13 +169,18 @@ class CallTracker:
 
     def handle(self, event: Event, now: float) -> list[Outgoing]:
         """Apply one AMI event at time `now` (epoch seconds); return what must happen."""
+        out: list[Outgoing] = []
         handler = self._handlers.get(event.name)
-        if handler is None:
-            return []
-        out = handler(event, now)
-        call = self._calls.get(event.get("Uniqueid") or "")
-        if call is not None:
-            call.touched_at = now
+        if handler is not None:
+            out = handler(event, now)
+            call = self._calls.get(event.get("Uniqueid") or "")
+            if call is not None:
+                call.touched_at = now
+        # Any event tells the time: what waited too long for Asterisk's word ends now.
+        if self._undecided:
+            out += self._decide_overdue(now)
+        if self._caller_gone:
+            out += self._complete_overdue(now)
         return out
 
     # --- calls -------------------------------------------------------------------------
@@ -160,7 +207,7 @@ class CallTracker:
 
     def _waiting(self, queue: str) -> ToBroadcast:
         waiting = sum(1 for c in self._calls.values() if c.queue == queue and c.in_queue)
-        return ToBroadcast({"type": "queue", "queue": queue, "waiting": waiting})
+        return ToBroadcast(QueueWaiting(queue, waiting))
 
     def _on_join(self, event: Event, now: float) -> list[Outgoing]:
         call = self._call_from(event, now)
@@ -173,18 +220,24 @@ class CallTracker:
         if "Uniqueid" not in event or "DestUniqueid" not in event:
             return []
         call = self._call_from(event, now)
+        leg = event["DestUniqueid"]
+        if call.answered_by is not None or leg in call.rings:
+            # An AgentCalled repeated, or for a call an agent already answered: the agent has
+            # (or had) its pop; a second one would pop an answered call.
+            return []
         seat = member_seat(event.get("Interface"), event.get("MemberName"))
         if seat is None:
             return []
+        # Rung again: a cancelled ring was not the caller's fate.
+        out = self._decide(call, "cancelled")
         agent_id = self._seats.agent_at(seat)
-        leg = event["DestUniqueid"]
         call.rings[leg] = Ring(leg=leg, seat=seat, agent_id=agent_id, started_at=now)
         self._legs[leg] = call.uniqueid
         if agent_id is None:
-            return []
+            return out
         if agent_id not in call.rung_agents:
             call.rung_agents.append(agent_id)
-        return [
+        out.append(
             PopDue(
                 agent_id=agent_id,
                 seat=seat,
@@ -194,21 +247,64 @@ class CallTracker:
                 caller_name=call.caller_name,
                 waited_s=round(max(0.0, now - call.joined_at), 3),
             )
-        ]
-
-    def _end_ring(self, call: Call, leg: str, reason: str) -> list[Outgoing]:
-        ring = call.rings.pop(leg, None)
-        self._legs.pop(leg, None)
-        if ring is None or ring.agent_id is None:
-            return []
-        message = {"type": "retract", "call_id": call.call_id, "reason": reason}
-        return [ToAgent(ring.agent_id, message)]
-
-    def _end_rings(self, call: Call, reason: str) -> list[Outgoing]:
-        out: list[Outgoing] = []
-        for leg in list(call.rings):
-            out += self._end_ring(call, leg, reason)
+        )
         return out
+
+    def _log_ring(self, call: Call, ring: Ring, outcome: RingOutcome) -> None:
+        call.ring_log.append((ring.started_at, RingResult(ring.seat, ring.agent_id, outcome)))
+
+    def _end_ring(self, call: Call, leg: str, outcome: RingOutcome) -> list[Outgoing]:
+        """End one ring (ringing or cancelled) as `outcome`; retract its agent's pop."""
+        ring = call.rings.pop(leg, None) or call.cancelled.pop(leg, None)
+        self._legs.pop(leg, None)
+        if ring is None:
+            return []
+        self._log_ring(call, ring, outcome)
+        if ring.agent_id is None:
+            return []
+        return [ToAgent(ring.agent_id, Retract(call.call_id, retract_reason(outcome)))]
+
+    def _end_rings(self, call: Call, outcome: RingOutcome) -> list[Outgoing]:
+        """End every ring of the call, ringing or cancelled, as `outcome`."""
+        self._undecided.pop(call.uniqueid, None)
+        out: list[Outgoing] = []
+        for leg in [*call.rings, *call.cancelled]:
+            out += self._end_ring(call, leg, outcome)
+        return out
+
+    def _decide(self, call: Call, outcome: RingOutcome) -> list[Outgoing]:
+        """The caller's fate is known: the cancelled rings end as `outcome`."""
+        self._undecided.pop(call.uniqueid, None)
+        out: list[Outgoing] = []
+        for leg in list(call.cancelled):
+            out += self._end_ring(call, leg, outcome)
+        return out
+
+    def _decide_overdue(self, now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for uniqueid, since in list(self._undecided.items()):
+            if now - since < UNDECIDED_MAX_S:
+                continue
+            call = self._calls.get(uniqueid)
+            if call is None:
+                del self._undecided[uniqueid]
+            else:
+                out += self._decide(call, "cancelled")
+        return out
+
+    def _cancel_ring(self, call: Call, leg: str, now: float) -> list[Outgoing]:
+        """Asterisk stopped ringing `leg` without saying why: retract now if the caller's
+        fate is already known, else when it is (`_decide`)."""
+        if leg not in call.rings:
+            return []
+        if call.answered_by is not None or call.answering_leg not in (None, leg):
+            return self._end_ring(call, leg, "answered_elsewhere")
+        if not call.in_queue:
+            # Out of the queue unanswered (its timeout): the caller may still be on the line.
+            return self._end_ring(call, leg, "cancelled")
+        call.cancelled[leg] = call.rings.pop(leg)
+        self._undecided.setdefault(call.uniqueid, now)
+        return []
 
     def _on_ring_no_answer(self, event: Event, now: float) -> list[Outgoing]:
         call = self._calls.get(event.get("Uniqueid") or "")
@@ -217,56 +313,82 @@ class CallTracker:
         return self._end_ring(call, event.get("DestUniqueid") or "", "no_answer")
 
     def _on_dial_end(self, event: Event, now: float) -> list[Outgoing]:
-        # The queue cancels a ringing leg without AgentRingNoAnswer when the caller
-        # abandons (09) or another member answers: that agent's pop must go.
-        call = self._calls.get(event.get("Uniqueid") or "")
-        if call is None or event.get("DialStatus") == "ANSWER":
-            return []
-        return self._end_ring(call, event.get("DestUniqueid") or "", "cancelled")
-
-    def _on_connect(self, event: Event, now: float) -> list[Outgoing]:
+        # The queue ends a ringing leg without AgentRingNoAnswer when the caller abandons (09),
+        # another member answers or the caller times out: that agent's pop must go.
         call = self._calls.get(event.get("Uniqueid") or "")
         if call is None:
             return []
         leg = event.get("DestUniqueid") or ""
-        ring = call.rings.pop(leg, None)
+        status = event.get("DialStatus")
+        if status == "ANSWER":
+            call.answering_leg = leg  # its AgentConnect follows; the others are cancelled
+            return []
+        if status == "NOANSWER":
+            return self._end_ring(call, leg, "no_answer")
+        if status in _BUSY:
+            return self._end_ring(call, leg, "busy")
+        return self._cancel_ring(call, leg, now)
+
+    def _on_connect(self, event: Event, now: float) -> list[Outgoing]:
+        call = self._calls.get(event.get("Uniqueid") or "")
+        if call is None or call.answered_by is not None:
+            return []  # a repeated AgentConnect changes nothing
+        return self._connect(call, event, now)
+
+    def _connect(self, call: Call, event: Event, now: float) -> list[Outgoing]:
+        leg = event.get("DestUniqueid") or ""
+        ring = call.rings.pop(leg, None) or call.cancelled.pop(leg, None)
         if ring is None:
             seat = member_seat(event.get("Interface"), event.get("MemberName")) or ""
             ring = Ring(leg, seat, self._seats.agent_at(seat) if seat else None, now)
         self._legs[leg] = call.uniqueid
+        self._log_ring(call, ring, "answered")
         call.answered_by = ring
         call.connected_at = now
         call.in_queue = False
         call.hold_s = _seconds(event.get("HoldTime"))
         out = self._end_rings(call, "answered_elsewhere")
         if ring.agent_id is not None:
-            message = {
-                "type": "answered",
-                "call_id": call.call_id,
-                "queue": call.queue,
-                "waited_s": call.hold_s,
-                "ring_s": _seconds(event.get("RingTime")),
-            }
-            out.append(ToAgent(ring.agent_id, message))
+            answered = Answered(
+                call.call_id, call.queue, call.hold_s, _seconds(event.get("RingTime"))
+            )
+            out.append(ToAgent(ring.agent_id, answered))
         return out
 
+    def _completed_call(self, event: Event) -> Call | None:
+        """The call an AgentComplete ends: by the caller's Uniqueid, else (Asterisk leaves
+        the channel fields out when the caller's channel is already gone) by the member."""
+        if "Uniqueid" in event:
+            return self._calls.get(event["Uniqueid"])
+        owner = self._calls.get(self._legs.get(event.get("DestUniqueid") or "", ""))
+        if owner is not None:
+            return owner
+        seat = member_seat(event.get("Interface"), event.get("MemberName"))
+        queue = event.get("Queue")
+        answered = [
+            c
+            for c in self._calls.values()
+            if c.answered_by is not None
+            and c.answered_by.seat == seat
+            and (queue is None or c.queue == queue)
+        ]
+        return min(answered, key=lambda c: c.connected_at or 0.0, default=None)
+
     def _on_complete(self, event: Event, now: float) -> list[Outgoing]:
-        call = self._calls.get(event.get("Uniqueid") or "")
+        call = self._completed_call(event)
         if call is None:
             return []
+        call.touched_at = now
         talk_s = _seconds(event.get("TalkTime"))
-        out = self._on_connect(event, now) if call.answered_by is None else []
+        who = hung_up_by(event.get("Reason"))
+        out = self._connect(call, event, now) if call.answered_by is None else []
         ring = call.answered_by
         if ring is not None and ring.agent_id is not None:
-            message = {
-                "type": "completed",
-                "call_id": call.call_id,
-                "talk_s": talk_s,
-                "hung_up_by": event.get("Reason"),
-            }
-            out.append(ToAgent(ring.agent_id, message))
+            out.append(ToAgent(ring.agent_id, Completed(call.call_id, talk_s, who)))
         hold_s = _seconds(event.get("HoldTime"))
-        return out + self._finish(call, now, "answered", waited_s=hold_s, talked_s=talk_s)
+        return out + self._finish(
+            call, now, "answered", waited_s=hold_s, talked_s=talk_s, hung_up_by=who
+        )
 
     def _on_abandon(self, event: Event, now: float) -> list[Outgoing]:
         call = self._calls.get(event.get("Uniqueid") or "")
@@ -286,41 +408,53 @@ class CallTracker:
         if call.answered_by is None:
             # A timeout (or an AgentConnect to come): the wait ends here either way.
             call.left_at = now
-        return [self._waiting(call.queue)]
+        fate: RingOutcome = "answered_elsewhere" if call.answering_leg else "cancelled"
+        return [*self._decide(call, fate), self._waiting(call.queue)]
 
     def _on_hangup(self, event: Event, now: float) -> list[Outgoing]:
         uniqueid = event.get("Uniqueid") or ""
         call = self._calls.get(uniqueid)
         if call is not None:
-            out = self._end_rings(call, "caller_hung_up")
             if call.answered_by is not None:
                 # The caller's Hangup can beat AgentComplete (another stasis subscriber):
-                # the agent's call ends here, and the late AgentComplete finds nothing.
-                return out + self._end_answered(call, now, closed_on_resync=False)
+                # wait a little for it, for Asterisk's talk time and who hung up.
+                self._caller_gone.setdefault(uniqueid, now)
+                return self._end_rings(call, "answered_elsewhere")
             if call.in_queue:
                 # Hung up in the queue, its QueueCallerAbandon still to come: an abandon.
+                out = self._end_rings(call, "abandoned")
                 return [*out, *self._finish(call, now, "abandoned"), self._waiting(call.queue)]
+            out = self._end_rings(call, "answered_elsewhere" if call.answering_leg else "cancelled")
             return out + self._finish(call, now, "no_answer")
         owner = self._calls.get(self._legs.get(uniqueid, ""))
-        if owner is not None and uniqueid in owner.rings:
-            return self._end_ring(owner, uniqueid, "cancelled")
+        if owner is not None:
+            return self._cancel_ring(owner, uniqueid, now)
         return []
 
+    def _complete_overdue(self, now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for uniqueid, gone_at in list(self._caller_gone.items()):
+            if now - gone_at < COMPLETE_WAIT_S:
+                continue
+            call = self._calls.get(uniqueid)
+            if call is None:
+                del self._caller_gone[uniqueid]
+            else:
+                out += self._end_answered(call, gone_at, closed_on_resync=False)
+        return out
+
     def _end_answered(self, call: Call, now: float, *, closed_on_resync: bool) -> list[Outgoing]:
-        """An answered call that ended without its AgentComplete: tell the agent, log it."""
+        """An answered call that ended without its AgentComplete: tell the agent, log it.
+
+        `now` is when it ended: the caller's Hangup, or the resync that found it gone.
+        """
         ring = call.answered_by
         talked = now - call.connected_at if call.connected_at is not None else None
+        talk_s = None if talked is None else round(talked, 3)
         out: list[Outgoing] = []
         if ring is not None and ring.agent_id is not None:
-            message: dict[str, object] = {
-                "type": "completed",
-                "call_id": call.call_id,
-                "talk_s": None if talked is None else round(talked, 3),
-                "hung_up_by": None,
-            }
-            if closed_on_resync:
-                message["closed_on_resync"] = True
-            out.append(ToAgent(ring.agent_id, message))
+            completed = Completed(call.call_id, talk_s, None, closed_on_resync=closed_on_resync)
+            out.append(ToAgent(ring.agent_id, completed))
         return out + self._finish(
             call, now, "answered", talked_s=talked, closed_on_resync=closed_on_resync
         )
@@ -334,9 +468,12 @@ class CallTracker:
         waited_s: float | None = None,
         talked_s: float | None = None,
         closed_on_resync: bool = False,
+        hung_up_by: HungUpBy | None = None,
     ) -> list[Outgoing]:
         if self._calls.pop(call.uniqueid, None) is None:
             return []
+        self._undecided.pop(call.uniqueid, None)
+        self._caller_gone.pop(call.uniqueid, None)
         _, visits = self._ended.pop(call.uniqueid, (0.0, 0))
         self._ended[call.uniqueid] = (now, visits + 1)  # oldest first: forget from the front
         while self._ended:
@@ -367,6 +504,8 @@ class CallTracker:
             outcome=outcome,
             rung_agents=tuple(call.rung_agents),
             closed_on_resync=closed_on_resync,
+            rings=tuple(result for _, result in sorted(call.ring_log, key=lambda r: r[0])),
+            hung_up_by=hung_up_by,
         )
         return [CallFinished(record)]
 
@@ -376,18 +515,18 @@ class CallTracker:
         agent_id = self._seats.agent_at(seat)
         if agent_id is None:
             return []
-        return [ToAgent(agent_id, self.state_message(seat))]
+        return [ToAgent(agent_id, self.agent_state(seat))]
+
+    def agent_state(self, seat: str) -> AgentState:
+        """The agent at `seat`'s queues and pauses."""
+        return AgentState(seat, tuple(self.members.of_seat(seat)))
 
     def state_message(self, seat: str) -> dict[str, Any]:
         """The `state` message for the agent at `seat`: their queues and pauses."""
-        queues = [m.as_dict() for m in self.members.of_seat(seat)]
-        return {"type": "state", "seat": seat, "queues": queues}
+        return as_json(self.agent_state(seat))
 
     def _member_broadcast(self, member: Member, present: bool) -> ToBroadcast:
-        agent_id = self._seats.agent_at(member.seat)
-        return ToBroadcast(
-            {"type": "member", **member.as_dict(), "agent": agent_id, "present": present}
-        )
+        return ToBroadcast(MemberChanged(member, self._seats.agent_at(member.seat), present))
 
     def _on_member(self, event: Event, now: float) -> list[Outgoing]:
         member = member_from_event(event)
@@ -453,16 +592,12 @@ class CallTracker:
         agents = {self._seats.agent_at(s) for s in seats_before.keys() | self.members.seats()}
         agents |= {r.agent_id for c in self._calls.values() for r in c.rings.values()}
         for agent_id in sorted(a for a in agents if a is not None):
-            out.append(ToAgent(agent_id, {"type": "resynced", "at": at}))
+            out.append(ToAgent(agent_id, AgentResynced(at)))
         queues = sorted(
             {m.queue for m in self.members.all()} | {c.queue for c in self._calls.values()}
         )
         out += [self._waiting(q) for q in queues]
-        out.append(
-            ToBroadcast(
-                {"type": "resynced", "at": at, "members": [m.as_dict() for m in self.members.all()]}
-            )
-        )
+        out.append(ToBroadcast(MembersResynced(at, tuple(self.members.all()))))
         return out
 
     def _ended_after(self, uniqueid: str, taken_at: float) -> bool:
@@ -498,6 +633,9 @@ class CallTracker:
     def _resync_call(
         self, call: Call, live: set[str], entries: dict[str, Event], now: float
     ) -> list[Outgoing]:
+        gone_at = self._caller_gone.get(call.uniqueid)
+        if gone_at is not None:
+            return self._end_answered(call, gone_at, closed_on_resync=False)
         if call.uniqueid not in live:
             out = self._end_rings(call, "ended")
             if call.answered_by is not None:
@@ -508,7 +646,8 @@ class CallTracker:
         call.in_queue = entry is not None
         if entry is not None:
             call.queue = entry.get("Queue") or call.queue
-        out = []
+        # A cancelled ring of a caller still waiting was not the caller's fate.
+        out = self._decide(call, "cancelled" if entry is not None else "ended")
         for leg in list(call.rings):
             if leg not in live or entry is None:
                 out += self._end_ring(call, leg, "ended")
