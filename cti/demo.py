@@ -22,8 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from cti.db import create_engine, upgrade
-from cti.settings import AMISettings, HTTPSettings, Settings
-from cti.sim import LoadConfig, PbxConfig, SeatPlan, SimConfig, SimThread, seat_plan
+from cti.settings import AMISettings, HTTPSettings, MembersSettings, Settings
+from cti.sim import LoadConfig, PbxConfig, SimConfig, SimThread
 from locator import ResidentRecord, generate_residents, registry_version, save_residents
 from seats import SqlAgentAccounts
 
@@ -97,12 +97,6 @@ async def prepare(url: str, residents: int, seed: int) -> list[ResidentRecord]:
         await engine.dispose()
 
 
-def demo_seats() -> tuple[SeatPlan, ...]:
-    """The queue members of the demo: the seats the demo agents sit at."""
-    wanted = {a.seat for a in DEMO_AGENTS}
-    return tuple(p for p in seat_plan(52) if p.seat in wanted)
-
-
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     """What `cti demo` runs: rates, ports, the registry and where the database lives."""
@@ -140,13 +134,15 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
             talk=options.talk,
             seed=options.seed,
         ),
-        seats=demo_seats(),
-        reseat_on_restart=True,
+        # No member is pre-seated: a seat joins its queues when its agent logs in, and is
+        # put back by the server after a PBX restart, as with a real Asterisk.
+        seats=(),
     )
     async with SimThread(sim_config) as sim:
         settings = Settings(
             database_url=url,
             ami=AMISettings(port=sim.port),
+            members=MembersSettings(interface="Local/{seat}@agents/n", acw_timeout_s=20),
             http=HTTPSettings(host="127.0.0.1", port=options.port),
         )
         from cti.web import create_app  # the whole server: only when the demo runs

@@ -47,6 +47,20 @@ class AMISettings(BaseModel):
         return value
 
 
+class MembersSettings(BaseModel):
+    """How seats become queue members, and after-call work.
+
+    `interface` / `state_interface` are templates with `{seat}`: `PJSIP/{seat}` for SIP
+    phones (production), `Local/{seat}@agents/n` for the recordings' test bed. An empty
+    `state_interface` sends no StateInterface (Asterisk then watches the interface itself).
+    """
+
+    interface: str = Field(default="PJSIP/{seat}", pattern=r"^[A-Za-z]+/[^\s]*\{seat\}[^\s]*$")
+    state_interface: str = Field(default="", pattern=r"^([A-Za-z]+/[^\s]*\{seat\}[^\s]*)?$")
+    acw_timeout_s: float = Field(default=60.0, ge=0)  # 0: no after-call work
+    retry_s: float = Field(default=5.0, gt=0)  # a refused member action is tried again
+
+
 class HTTPSettings(BaseModel):
     """The agent/admin web server."""
 
@@ -75,6 +89,7 @@ class Settings(BaseSettings):
     ami: AMISettings = AMISettings()
     http: HTTPSettings = HTTPSettings()
     locator: LocatorSettings = LocatorSettings()
+    members: MembersSettings = MembersSettings()
     database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"
     redis_url: str | None = None
     node_id: str = "cti-1"

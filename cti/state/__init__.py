@@ -14,7 +14,7 @@ from cti.state.call_log import (
     CallNotFound,
     WrapupRejected,
 )
-from cti.state.members import Member, Membership
+from cti.state.members import Member, Membership, member_from_event
 from cti.state.models import CallLogEntry
 from cti.state.outgoing import (
     CallFinished,
@@ -57,6 +57,7 @@ __all__ = [
     "ToBroadcast",
     "WrapupRejected",
     "display_text",
+    "member_from_event",
     "member_seat",
     "pop_message",
     "queue_language",

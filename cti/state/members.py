@@ -32,6 +32,9 @@ class Member:
     status: int
     paused: bool
     paused_reason: str
+    penalty: int = 0
+    in_call: bool = False
+    dynamic: bool = True  # `Membership: static` members come from queues.conf
 
     @property
     def status_text(self) -> str:
@@ -74,6 +77,9 @@ def member_from_event(event: Event) -> Member | None:
         status=_int(event.get("Status")),
         paused=event.get("Paused") == "1",
         paused_reason=event.get("PausedReason") or "",
+        penalty=_int(event.get("Penalty")),
+        in_call=event.get("InCall") == "1",
+        dynamic=event.get("Membership") != "static",
     )
 
 

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from cti import stop_task
 from cti.bus import Bus, Message, SlowSubscriber
 from cti.web.errors import BadRequest
-from cti.web.keys import BUS, HUB, LIMITS, METRICS
+from cti.web.keys import BUS, DUTY, HUB, LIMITS, METRICS
 from cti.web.requests import session_of
 from cti.web.sockets import AgentSocket
 
@@ -43,6 +43,10 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     limits = app[LIMITS]
     bus = app[BUS]
     notice = await _truncation_notice(bus, session.agent, last_seq)
+    if last_seq is None:
+        # "From now" made explicit, so the duty announced below is in the stream for sure.
+        history = await bus.since(session.agent, 0)
+        last_seq = int(history[-1]["seq"]) if history else 0
     ws = web.WebSocketResponse(heartbeat=limits.heartbeat_s, max_msg_size=4096)
     await ws.prepare(request)
     socket = AgentSocket(
@@ -61,6 +65,8 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             last_seq = int(notice["seq"])
         feed = bus.subscribe(session.agent, after=last_seq)
         pump = asyncio.create_task(_forward(notice, feed, socket), name=f"ws-{session.agent}")
+        if DUTY in app:  # the page shows the agent's state and queues from the start
+            app[DUTY].announce(session.agent)
         try:
             await _read_until_closed(ws)
         finally:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cti.bus import Bus
 from cti.settings import Settings
-from cti.web import agent_ws, login, ops, pages, wrapup
+from cti.web import agent_ws, duty, login, ops, pages, wrapup
 from cti.web.errors import error_middleware
 from cti.web.keys import (
     ACCOUNTS,
@@ -73,7 +73,14 @@ def create_app(
         app.cleanup_ctx.append(run_services)
     app.on_startup.append(_close_ended_sessions)  # after cleanup_ctx set the real SESSIONS
     app.on_shutdown.append(_close_sockets)
-    for table in (login.routes, agent_ws.routes, wrapup.routes, ops.routes, pages.routes):
+    for table in (
+        login.routes,
+        agent_ws.routes,
+        wrapup.routes,
+        duty.routes,
+        ops.routes,
+        pages.routes,
+    ):
         app.add_routes(table)
     pages.add_static(app)
     return app

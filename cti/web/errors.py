@@ -62,6 +62,13 @@ class WrapupRejected(APIError):
     error_id = "wrapup_rejected"
 
 
+class NotOnDuty(APIError):
+    """The agent has no seat in the duty service (logged out, or displaced)."""
+
+    status = 409
+    error_id = "not_on_duty"
+
+
 class ServiceUnavailable(APIError):
     """A collaborator the request needs is not running."""
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from cti.ami import AMIClient
 from cti.bus import Bus
 from cti.settings import Settings
 from cti.web.metrics import WebMetrics
@@ -13,6 +14,7 @@ from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
 from locator import Locator
+from queues import MembershipService
 from seats import AgentAccounts, SeatDirectory
 
 
@@ -37,3 +39,5 @@ SESSIONS = web.AppKey[Sessions]("sessions")
 HUB = web.AppKey("socket_hub", SocketHub)
 METRICS = web.AppKey("metrics", WebMetrics)
 LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services
+AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)
+DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from cti.web.errors import BadRequest, InvalidCredentials
-from cti.web.keys import ACCOUNTS, BUS, METRICS, SEATS, SESSIONS
+from cti.web.keys import ACCOUNTS, BUS, DUTY, METRICS, SEATS, SESSIONS
 from cti.web.requests import json_object, session_of, text_field
 from seats import seat_of_interface
 
@@ -44,6 +44,8 @@ async def login(request: web.Request) -> web.Response:
     # Ends the older sessions of this agent and of whoever sat here; their pages, on
     # whichever node, are closed by the sessions' on_ended handler (see app.py).
     session = await app[SESSIONS].login(profile.id, seat)
+    if DUTY in app:  # the seat joins the agent's queues (after any call it is on)
+        app[DUTY].login(profile.id, seat, profile.skills)
     history = await app[BUS].since(profile.id, 0)
     last_seq = int(history[-1]["seq"]) if history else 0
     app[METRICS].logins.labels("ok").inc()
@@ -64,6 +66,7 @@ async def logout(request: web.Request) -> web.Response:
     session = await session_of(request)
     app = request.app
     await app[SESSIONS].logout(session.token)  # its sockets close through on_ended
-    await app[SEATS].release(session.agent, session.seat)
+    if await app[SEATS].release(session.agent, session.seat) and DUTY in app:
+        app[DUTY].logout(session.agent)
     log.info("logout: agent=%s seat=%s", session.agent, session.seat)
     return web.json_response({"ok": True})

@@ -5,23 +5,31 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cti.web.keys import HUB, METRICS, SEATS, SETTINGS
+from cti.web.keys import AMI, HUB, METRICS, SEATS, SETTINGS
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
-    """200 with a small status document while the app is serving."""
+    """200 while the server can see and drive Asterisk; 503 with the reasons when not.
+
+    `reasons` names each fault in words an operator can act on: `ami: down since …:
+    connection refused`, `ami: down since …: permission denied for CoreShowChannels (needs
+    reporting)`. A load balancer or a monitor only needs the status code.
+    """
     app = request.app
-    return web.json_response(
-        {
-            "status": "ok",
-            "node": app[SETTINGS].node_id,
-            "agent_sockets": app[HUB].count(),
-            "seats_occupied": len(app[SEATS].occupied()),
-        }
-    )
+    reasons = []
+    if AMI in app and not app[AMI].link.live:
+        reasons.append(app[AMI].link.describe())
+    body = {
+        "status": "unavailable" if reasons else "ok",
+        "reasons": reasons,
+        "node": app[SETTINGS].node_id,
+        "agent_sockets": app[HUB].count(),
+        "seats_occupied": len(app[SEATS].occupied()),
+    }
+    return web.json_response(body, status=503 if reasons else 200)
 
 
 @routes.get("/metrics")

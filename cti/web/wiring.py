@@ -15,17 +15,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti import stop_task
 from cti.ami import AMIClient
-from cti.bus import make_bus
+from cti.bus import Bus, make_bus
 from cti.db import create_engine, upgrade
 from cti.settings import Settings
 from cti.state import CallLog, CallTracker, StateService
-from cti.web.keys import ACCOUNTS, BUS, LOCATOR, SEATS, SESSIONS, SETTINGS, WRAPUPS
+from cti.web.keys import ACCOUNTS, AMI, BUS, DUTY, LOCATOR, SEATS, SESSIONS, SETTINGS, WRAPUPS
 from cti.web.redis_shared import open_seats_and_sessions
 from locator import Locator
-from seats import SqlAgentAccounts
+from queues import MemberInterfaces, MembershipService, SqlDutyStore
+from seats import SeatDirectory, SqlAgentAccounts
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,17 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         # Another process's `cti registry import` reaches the index within one interval.
         _restarting(lambda: locator.watch(interval_s), "registry-watch"),
     ]
-    ami = await _start_ami(settings, state)
+    ami = AMIClient(settings.ami)
+    duty = _duty_service(settings, ami, bus, engine, seats)
+    for restored in await duty.restore():
+        # A restart of this server keeps who sits where: pops reach them before they log in
+        # again (their old page is asked to, its token having died with the process).
+        if seats.agent_at(restored.seat) is None:
+            await seats.claim(restored.agent, restored.seat)
+    app[AMI] = ami
+    app[DUTY] = duty
+    tasks.append(_owned(duty.run(), "duty"))
+    await _start_ami(ami, state, duty)
     log.info(
         "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port
     )
@@ -113,10 +125,27 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-async def _start_ami(settings: Settings, state: StateService) -> AMIClient:
-    """Connect the AMI client to the state service; it reconnects by itself until stopped."""
-    client = AMIClient(settings.ami)
-    client.subscribe(state.on_event)
-    client.on_resynced(state.on_resynced)
-    await client.start()
-    return client
+def _duty_service(
+    settings: Settings, ami: AMIClient, bus: Bus, engine: AsyncEngine, seats: SeatDirectory
+) -> MembershipService:
+    members = settings.members
+    return MembershipService(
+        ami,
+        bus,
+        SqlDutyStore(engine),
+        interfaces=MemberInterfaces(members.interface, members.state_interface),
+        acw_timeout_s=members.acw_timeout_s,
+        retry_s=members.retry_s,
+        # With several nodes, a seat logged in through another node is that node's to drive.
+        keep_seat=lambda seat: seats.agent_at(seat) is not None,
+    )
+
+
+async def _start_ami(ami: AMIClient, state: StateService, duty: MembershipService) -> None:
+    """Feed the state and duty services (in that order); reconnects by itself until stopped."""
+    ami.subscribe(state.on_event)
+    ami.subscribe(duty.on_event)
+    ami.on_resynced(state.on_resynced)
+    ami.on_resynced(duty.on_resynced)
+    ami.on_link(duty.on_link)
+    await ami.start()

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from cti.web.errors import BadRequest, UnknownCall, WrapupRejected
-from cti.web.keys import METRICS, WRAPUPS
+from cti.web.keys import DUTY, METRICS, WRAPUPS
 from cti.web.requests import json_object, session_of, text_field
 
 log = logging.getLogger(__name__)
@@ -35,5 +35,7 @@ async def save_wrapup(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise WrapupRejected(str(exc), call_id=call_id) from None
     request.app[METRICS].wrapups.labels(outcome).inc()
+    if DUTY in request.app:  # the form is done: after-call work for this call ends
+        request.app[DUTY].wrapup_saved(session.agent, call_id)
     log.info("wrap-up saved: call=%s agent=%s outcome=%s", call_id, session.agent, outcome)
     return web.json_response({"ok": True, "call_id": call_id, "outcome": outcome})
