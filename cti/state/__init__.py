@@ -11,6 +11,7 @@ from cti.state.call_log import (
     WRAPUP_OUTCOMES,
     CallLog,
     CallLogError,
+    CallLogUnavailable,
     CallNotFound,
     WrapupRejected,
 )
@@ -28,6 +29,7 @@ from cti.state.outgoing import (
 from cti.state.pop import pop_message
 from cti.state.ports import CallerLocator, MatchLike, SeatDirectory
 from cti.state.service import ResyncLike, StateService
+from cti.state.spool import CallLogSpool
 from cti.state.text import display_text, member_seat, queue_language
 from cti.state.tracker import Call, CallTracker, Ring
 
@@ -39,6 +41,8 @@ __all__ = [
     "CallLog",
     "CallLogEntry",
     "CallLogError",
+    "CallLogSpool",
+    "CallLogUnavailable",
     "CallNotFound",
     "CallRecord",
     "CallTracker",

@@ -3,12 +3,13 @@
 The hot path (an AMI event to a published pop) does only in-memory work and one
 `bus.publish`; the privacy audit and the call log are written by an owned background task
 (`run()`, started from the app's cleanup context) so a slow database never delays a pop.
+Call-log rows the database cannot take yet wait in an on-disk spool (`CallLogWriter`); a
+normal stop drains the queue (`drain()`) and keeps what is left.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,16 +19,25 @@ from typing import Final, Protocol
 
 from cti.ami import Event
 from cti.bus import Bus
-from cti.state.call_log import CallLog, WrapupRejected
+from cti.state.call_log import (
+    CallLog,
+    CallLogUnavailable,
+    CallNotFound,
+    WrapupRejected,
+    describe_error,
+)
 from cti.state.outgoing import CallFinished, CallRecord, Outgoing, PopDue, ToAgent, ToBroadcast
 from cti.state.pop import pop_message
 from cti.state.ports import CallerLocator, MatchLike
+from cti.state.spool import CallLogSpool
 from cti.state.tracker import CallTracker
+from cti.state.writer import CallLogWriter
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_WRITES: Final = 10_000
 _RETRIES: Final = 3
+REPLAY_INTERVAL_S: Final = 5.0
 
 
 class ResyncLike(Protocol):
@@ -71,12 +81,16 @@ class StateService:
         locator: CallerLocator | None = None,
         call_log: CallLog | None = None,
         *,
+        spool: CallLogSpool | None = None,
+        replay_interval_s: float = REPLAY_INTERVAL_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tracker = tracker
         self._bus = bus
         self._locator = locator
         self._call_log = call_log
+        self._writer = CallLogWriter(call_log, spool) if call_log is not None else None
+        self._replay_interval_s = replay_interval_s
         self._clock = clock
         self._contexts: dict[str, _CallContext] = {}
         self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
@@ -162,34 +176,83 @@ class StateService:
         """Write the call log and audit rows, forever; run it as an owned background task.
 
         Everything pending is taken at once and the call-log rows go in one INSERT, so a
-        burst costs the event loop one transaction, not one per call. A failing write is
-        retried, then logged and skipped; the task itself never dies of a database error.
+        burst costs the event loop one transaction, not one per call. Rows the database
+        cannot take wait in the spool, replayed every `replay_interval_s`; a failing audit
+        write is retried, then logged and skipped. The task never dies of a database error.
+        When cancelled, the calls not yet written are kept in the spool.
         """
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._write_loop(), name="call-log-write")
+            if self._writer is not None and self._writer.spool is not None:
+                group.create_task(self._replay_loop(), name="call-log-replay")
+
+    async def _write_loop(self) -> None:
         while True:
             batch = [await self._jobs.get()]
             while not self._jobs.empty():
                 batch.append(self._jobs.get_nowait())
             try:
                 calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
-                if calls and self._call_log is not None:
-                    await self._attempt(functools.partial(self._call_log.record_many, calls))
+                if calls and self._writer is not None:
+                    await self._writer.write(calls)
                 for job in batch:
                     if not isinstance(job, _LogCall):
                         await self._attempt(job)
+            except asyncio.CancelledError:
+                self._keep_unwritten()
+                raise
             finally:
                 for _ in batch:
                     self._jobs.task_done()
+
+    def _keep_unwritten(self) -> None:
+        calls = []
+        while not self._jobs.empty():
+            job = self._jobs.get_nowait()
+            self._jobs.task_done()
+            if isinstance(job, _LogCall):
+                calls.append((job.record, job.resident_ids))
+        if self._writer is not None:
+            self._writer.keep_unfinished(calls)
+
+    async def _replay_loop(self) -> None:
+        assert self._writer is not None
+        while True:
+            if self._writer.waiting:
+                try:
+                    await self._writer.replay()
+                except OSError as exc:
+                    log.error("call log: spool replay failed (%s)", describe_error(exc))
+            await asyncio.sleep(self._replay_interval_s)
 
     async def _attempt(self, job: Job) -> None:
         for attempt in range(1, _RETRIES + 1):
             try:
                 await job()
                 return
-            except Exception:
+            except Exception as exc:
                 if attempt == _RETRIES:
-                    log.exception("state write failed %d times; dropped", attempt)
+                    # The class only: the message can quote resident ids or a number.
+                    log.error(
+                        "state write failed %d times; dropped (%s)", attempt, describe_error(exc)
+                    )
                 else:
                     await asyncio.sleep(0.2 * attempt)
+
+    async def drain(self, timeout_s: float = 10.0) -> bool:
+        """On a normal stop, after the AMI client stopped: wait until every queued write is
+        done (needs `run()` running), at most `timeout_s`. False when time ran out; then
+        cancelling `run()` keeps the calls not yet written in the spool."""
+        try:
+            await asyncio.wait_for(self._jobs.join(), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "state: %d write(s) still queued after %.1f s; keeping the calls in the spool",
+                self._jobs.qsize(),
+                timeout_s,
+            )
+            return False
+        return True
 
     async def flush(self) -> None:
         """Wait until every queued write is done (needs `run()` running)."""
@@ -200,12 +263,21 @@ class StateService:
 
         Raises CallNotFound (a LookupError) for an unknown call or another agent's call,
         WrapupRejected (a ValueError) for a call still in progress, an unknown outcome or
-        an over-long note, and when there is no call log.
+        an over-long note, and when there is no call log; CallLogUnavailable (a
+        ConnectionError) when the database cannot be written now (the call's row may be
+        waiting in the spool).
         """
         if self.tracker.is_open(call_id):
             raise WrapupRejected("the call is not completed yet")
-        if self._call_log is None:
+        if self._call_log is None or self._writer is None:
             raise WrapupRejected("no call log is configured")
         await self.flush()
-        await self._call_log.save_wrapup(call_id, agent, outcome, note)
+        if self._writer.waiting:
+            await self._writer.replay()
+        try:
+            await self._call_log.save_wrapup(call_id, agent, outcome, note)
+        except CallNotFound:
+            if await self._writer.holds(call_id):
+                raise CallLogUnavailable("the call log cannot be written right now") from None
+            raise
         log.info("wrap-up saved: call=%s agent=%s outcome=%s", call_id, agent, outcome)

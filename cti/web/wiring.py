@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cti import stop_task
 from cti.ami import AMIClient
 from cti.bus import Bus, make_bus
-from cti.db import create_engine, upgrade
+from cti.db import create_engine, sqlite_path, upgrade
 from cti.settings import Settings
-from cti.state import CallLog, CallTracker, StateService
+from cti.state import CallLog, CallLogSpool, CallTracker, StateService
 from cti.web.keys import ACCOUNTS, AMI, BUS, DUTY, LOCATOR, SEATS, SESSIONS, SETTINGS, WRAPUPS
 from cti.web.redis_shared import open_seats_and_sessions
 from locator import Locator
@@ -84,7 +85,11 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
     bus = make_bus(settings)
     seats, sessions = await open_seats_and_sessions(settings)  # Redis-shared with redis_url
     locator = await Locator.open(engine, settings.locator)
-    state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
+    # Calls the database cannot take yet (down, restarting) wait on disk, replayed when it
+    # is back: beside a SQLite file, else in var/ as the default SQLite file is.
+    db_file = sqlite_path(settings.database_url)
+    spool = CallLogSpool((db_file.parent if db_file else Path("var")) / "call-log-spool.jsonl")
+    state = StateService(CallTracker(seats), bus, locator, CallLog(engine), spool=spool)
     app[LOCATOR] = locator
     app[ACCOUNTS] = SqlAgentAccounts(engine)
     app[BUS] = bus
@@ -115,6 +120,9 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await ami.stop()
+        # No event comes in any more: write what is queued (a call that ended just before
+        # SIGTERM), so its row is there when the agent saves the wrap-up after a restart.
+        await state.drain()
         for task in tasks:
             task.remove_done_callback(_fail_loudly)
         await asyncio.gather(*(stop_task(task) for task in tasks))
