@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,6 +110,8 @@ async def test_answered_call_pops_the_household_with_next_of_kin_then_answered_c
     )
     assert entry.resident_ids == "LS0001 LS0002"
     assert entry.caller_number == "05356683318"
+    assert json.loads(entry.rings) == [{"agent": agent, "seat": "seat07", "outcome": "answered"}]
+    assert (entry.talked_s, entry.hung_up_by) == (3.0, "agent")
     async with engine.connect() as conn:
         viewed = (await conn.execute(text("SELECT * FROM resident_view"))).all()
     assert len(viewed) >= 1
@@ -161,8 +164,11 @@ async def test_abandon_while_ringing_retracts_and_logs(
         ("pop", "1795420184.1"),
         ("retract", "1795420184.1"),
     ]
+    assert feed[1]["reason"] == "abandoned"
     entry = await CallLog(engine).get("1795420184.1")
     assert entry is not None and entry.outcome == "abandoned"
+    assert json.loads(entry.rings) == [{"agent": agent, "seat": "seat05", "outcome": "abandoned"}]
+    assert entry.hung_up_by is None
 
 
 async def test_ring_no_answer_pops_retracts_and_pops_again(

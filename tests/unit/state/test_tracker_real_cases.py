@@ -89,6 +89,13 @@ def test_caller_who_times_out_of_the_queue_is_logged_with_the_time_in_queue(
     )
     assert log.record.waited_s == 120.0
     assert log.record.ended_at == 1185.0
+    reasons = [o.message.get("reason") for o in out if isinstance(o, ToAgent)]
+    reasons = [r for r in reasons if r is not None]
+    assert reasons == ["no_answer", "cancelled"]  # the second ring ended by the timeout
+    assert [(r.seat, r.outcome) for r in log.record.rings] == [
+        ("seat21", "no_answer"),
+        ("seat21", "cancelled"),
+    ]
     assert tracker.calls == {}
 
 

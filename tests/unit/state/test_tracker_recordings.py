@@ -107,6 +107,9 @@ def test_abandon_while_ringing_retracts_the_ringing_agents_pop(traces_dir: Path)
         CallTracker(Seats()), recording_events(traces_dir / "09-abandon-while-ringing.ami")
     )
     assert agent_feed(out) == [("agent-seat05", "pop"), ("agent-seat05", "retract")]
+    # Asterisk's DialEnd CANCEL comes before QueueCallerAbandon: still "abandoned".
+    retract = next(o for o in out if isinstance(o, ToAgent) and o.message["type"] == "retract")
+    assert retract.message == {"type": "retract", "call_id": "1795420184.1", "reason": "abandoned"}
     [log] = finished(out)
     assert log.record.outcome == "abandoned"
     assert log.record.rung_agents == ("agent-seat05",)
