@@ -16,6 +16,7 @@ class WrapupSink(Protocol):
         """Record the agent's outcome and note for the call.
 
         Raises LookupError when the call is unknown or was not this agent's, ValueError when
-        it cannot take a wrap-up (e.g. not completed yet).
+        it cannot take a wrap-up (e.g. not completed yet), ConnectionError when the call log
+        cannot be written right now.
         """
         ...

@@ -23,21 +23,46 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         raise BadRequest("body too large", limit=MAX_BODY)
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("body is not JSON") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply", field="body") from None
+    except ValueError:  # not UTF-8, not JSON, or an integer over Python's 4,300 digits
+        raise BadRequest("body is not JSON", field="body") from None
     if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
+        raise BadRequest("body must be a JSON object", field="body")
     return body
 
 
+def _storable(value: str, name: str) -> str:
+    # JSON's \ud800 escapes decode to lone surrogates, which no database driver (nor the
+    # log file) can encode; PostgreSQL text cannot hold NUL. Refused here, by name, not
+    # found out as a 500 further in.
+    if "\x00" in value:
+        raise BadRequest(f"`{name}` must not contain NUL", field=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"`{name}` is not valid Unicode (lone surrogate)", field=name) from None
+    return value
+
+
 def text_field(body: dict[str, Any], name: str, *, max_len: int, required: bool = True) -> str:
-    """A string field, stripped; BadRequest naming the field when missing or wrong."""
+    """A string field, stripped; BadRequest naming the field when missing, too long, or
+    holding NUL or a lone surrogate."""
     value = body.get(name, None if required else "")
     if not isinstance(value, str) or (required and not value.strip()):
         raise BadRequest(f"`{name}` must be a non-empty string", field=name)
     if len(value) > max_len:
         raise BadRequest(f"`{name}` is longer than {max_len}", field=name)
-    return value.strip()
+    return _storable(value, name).strip()
+
+
+def path_field(request: web.Request, name: str, *, max_len: int) -> str:
+    """A URL path parameter; BadRequest naming it when too long or holding NUL (`%00`) or
+    a lone surrogate."""
+    value = request.match_info[name]
+    if not value or len(value) > max_len:
+        raise BadRequest(f"`{name}` must be 1 to {max_len} characters", field=name)
+    return _storable(value, name)
 
 
 async def session_of(request: web.Request) -> AgentSession:

@@ -6,9 +6,9 @@ import logging
 
 from aiohttp import web
 
-from cti.web.errors import BadRequest, UnknownCall, WrapupRejected
+from cti.web.errors import BadRequest, ServiceUnavailable, UnknownCall, WrapupRejected
 from cti.web.keys import DUTY, METRICS, WRAPUPS
-from cti.web.requests import json_object, session_of, text_field
+from cti.web.requests import json_object, path_field, session_of, text_field
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ MAX_NOTE = 2000
 async def save_wrapup(request: web.Request) -> web.Response:
     """Save outcome + note for one of the agent's completed calls through the state service."""
     session = await session_of(request)
-    call_id = request.match_info["call_id"]
+    call_id = path_field(request, "call_id", max_len=64)
     body = await json_object(request)
     outcome = text_field(body, "outcome", max_len=32)
     if outcome not in OUTCOMES:
@@ -34,6 +34,12 @@ async def save_wrapup(request: web.Request) -> web.Response:
         raise UnknownCall("no such call for this agent", call_id=call_id) from None
     except ValueError as exc:
         raise WrapupRejected(str(exc), call_id=call_id) from None
+    except ConnectionError:
+        # The call log cannot be written now (database down; the call's row is kept and
+        # written when it is back): the page may try again.
+        raise ServiceUnavailable(
+            "the call log is unavailable; try again", call_id=call_id
+        ) from None
     request.app[METRICS].wrapups.labels(outcome).inc()
     if DUTY in request.app:  # the form is done: after-call work for this call ends
         request.app[DUTY].wrapup_saved(session.agent, call_id)

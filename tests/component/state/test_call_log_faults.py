@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.bus import InProcessBus
 from cti.db import create_engine
-from cti.state import CallLog, CallLogSpool, CallLogUnavailable, CallTracker, StateService
+from cti.state import (
+    CallLog,
+    CallLogSpool,
+    CallLogUnavailable,
+    CallNotFound,
+    CallTracker,
+    StateService,
+    WrapupRejected,
+)
 from cti.state.call_log import TRUNCATED, storable_row
 from locator import Locator
 from seats import SeatDirectory
@@ -215,3 +223,15 @@ async def test_a_write_cut_off_by_the_stop_is_kept(
         assert not await state.drain(0.5)
     assert spool.pending == 1
     assert spool.take()[0][0]["call_id"] == CALL
+
+
+async def test_nul_in_a_wrapup_note_or_call_id_is_refused_not_a_database_error(
+    engine: AsyncEngine,
+) -> None:
+    log = CallLog(engine)
+    await log.record(a_call(CALL), RESIDENTS)
+    with pytest.raises(WrapupRejected):
+        await log.save_wrapup(CALL, "agent01", "resolved", "a\x00b")
+    with pytest.raises(CallNotFound):
+        await log.save_wrapup(CALL + "\x00", "agent01", "resolved", "")
+    await log.save_wrapup(CALL, "agent01", "resolved", "ok")
