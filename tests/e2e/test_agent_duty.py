@@ -107,6 +107,8 @@ async def test_paused_for_a_meal_reads_the_reason_in_each_language(
     await log_in(page, stack.url, "a07", "seat07")
     await stack.bus.publish("a07", duty("paused", "meal", since_s=75, queues=_queues(paused=True)))
     await expect(page.locator("#duty-state")).to_have_attribute("data-status", "paused")
+    await expect(page.locator("#idle-text")).to_contain_text("已暂停")
+    await expect(page.locator("#pause-btn")).to_have_class("duty-btn duty-pause current")
     expected = {"zh": "暂停：用餐", "en": "Paused: Meal", "ko": "일시정지: 식사"}
     for size, viewport in SIZES.items():
         await page.set_viewport_size(viewport)
@@ -120,6 +122,8 @@ async def test_paused_for_a_meal_reads_the_reason_in_each_language(
     # A reason this page does not know is still shown, as the server spelled it.
     await stack.bus.publish("a07", duty("paused", "supervisor_hold"))
     await expect(page.locator("#duty-status")).to_have_text("일시정지: supervisor_hold")
+    await stack.bus.publish("a07", duty("on_call", "after-call-work"))
+    await expect(page.locator("#duty-status")).to_have_text("통화 중")
 
 
 async def test_pause_menu_is_keyboard_operable_and_escape_closes_it(
@@ -165,7 +169,9 @@ async def test_telephone_system_unreachable_replaces_live_until_the_resync(
         down_at,
     )
     await expect(banner).to_contain_text(f"自 {local} 起")
-    await expect(page.locator("#stale")).to_contain_text("电话系统无法连接")
+    await expect(page.locator("#stale")).to_be_hidden()  # the banner says it, once
+    await expect(banner).to_contain_text("可能已过时")
+    await expect(page.locator("#duty")).to_have_attribute("data-pbx", "down")
     texts = {
         "zh": "电话系统无法连接",
         "en": "Telephone system unreachable",
@@ -179,16 +185,22 @@ async def test_telephone_system_unreachable_replaces_live_until_the_resync(
             await page.screenshot(path=shot(f"pbx-unreachable-{lang}-{size}.png"))
     await _lang(page, "zh")
 
-    # Back, but not "live" before the state machine's resync has come through.
+    # Back: the server says `live` only after its login and resync (cti.ami.LinkState).
     await stack.bus.publish(
         "a07", {"type": "pbx", "status": "live", "since": _iso(0), "reason": None}
     )
     await expect(banner).to_be_hidden()
-    await expect(conn).to_have_attribute("data-state", "pbx_syncing")
-    await expect(page.locator("#stale")).to_be_visible()
-    await stack.bus.publish("a07", {"type": "resynced", "at": _iso(0)})
     await expect(conn).to_have_attribute("data-state", "live")
-    await expect(page.locator("#stale")).to_be_hidden()
+    await expect(page.locator("#duty")).to_have_attribute("data-pbx", "live")
+
+
+async def test_a_page_that_connects_during_an_outage_says_so_at_once(
+    stack: Stack, page: Page
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await stack.bus.publish("a07", duty("ready", pbx="down"))
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "pbx_down")
+    await expect(page.locator("#idle-text")).to_have_text("电话系统恢复前不会有来电")
 
 
 async def test_the_pages_own_reconnect_is_not_told_as_the_pbx(stack: Stack, page: Page) -> None:
@@ -263,9 +275,17 @@ async def test_after_call_work_counts_down_and_the_wrapup_stays_beside_a_new_pop
     await page.locator("#outcomes input[value=callback]").check()
     await page.click("#wrapup-note")
     await page.keyboard.type("明天上午回电")
+    for size, viewport in SIZES.items():
+        await page.set_viewport_size(viewport)
+        for lang in LANGS:
+            await _lang(page, lang)
+            await page.screenshot(path=shot(f"acw-wrapup-{lang}-{size}.png"))
+    await _lang(page, "zh")
+    await page.focus("#wrapup-note")
+    await page.keyboard.press("End")
 
-    # After-call work ran out: ready again, and the next caller rings while the agent types.
-    await stack.bus.publish("a07", duty("ready", since_s=0))
+    # The next caller rings while the agent types (the ring won the race with the pause,
+    # or after-call work ran out).
     await _pop(stack, "n-1", "05356891234", "刘")
     await expect(page.locator("#call-status")).to_have_attribute("data-status", "ringing")
     await expect(page.locator("#resident-name")).to_have_text("刘淑珍")
@@ -288,6 +308,10 @@ async def test_after_call_work_counts_down_and_the_wrapup_stays_beside_a_new_pop
             await _lang(page, lang)
             await page.screenshot(path=shot(f"acw-wrapup-and-new-pop-{lang}-{size}.png"))
     await _lang(page, "zh")
+    await expect(page.locator("#wrapup-title")).to_have_text("上一通来电的小结（未保存）")
+    await stack.bus.publish("a07", duty("ready", since_s=0))
+    await expect(page.locator("#duty-status")).to_have_text("就绪")
+    await expect(page.locator("#wrapup")).to_be_visible()
 
     await page.click("#wrapup-save")
     await expect(page.locator("#wrapup")).to_be_hidden()

@@ -13,7 +13,7 @@
   };
   const SESSION_ENDED = 4001;
   const PAUSE_REASONS = ["break", "meal", "training", "meeting"];
-  const DUTY_STATUSES = ["ready", "paused", "after_call_work"];
+  const DUTY_STATUSES = ["ready", "paused", "on_call", "after_call_work"];
   const DEVICE_STATUSES = [
     "unknown", "not_in_use", "in_use", "busy", "invalid", "unavailable", "ringing", "ringinuse", "onhold",
   ];
@@ -52,11 +52,9 @@
   let dutyError = null;             // {key, vars}
   let pauseMenuOpen = false;
   // The telephone system as the server sees it. Assumed live until told otherwise (a server
-  // without the duty API never says). After an outage, `live` shows only once the state
-  // machine's `resynced` has arrived too.
+  // without the duty API never says). The server says `live` only once it has logged in to
+  // Asterisk and resynced (cti.ami.LinkState), so "live" on the page is never early.
   let pbx = { status: "live", since: null, reason: null };
-  let pbxSyncing = false;
-  let pbxResynced = false;          // a `resynced` arrived since the PBX went down
 
   // ---- text helpers ------------------------------------------------------------------
 
@@ -223,7 +221,6 @@
     dutyError = null;
     pauseMenuOpen = false;
     pbx = { status: "live", since: null, reason: null };
-    pbxSyncing = false;
   }
 
   // ---- the socket -------------------------------------------------------------------
@@ -319,7 +316,7 @@
         dutyVersion += 1;
         break;
       case "pbx":
-        applyPbx(msg, true);
+        applyPbx(msg);
         break;
       case "state":
         queuesText = (msg.queues || [])
@@ -331,10 +328,6 @@
         if (msg.reason === "history_truncated") {
           calls.clear();
           currentId = null;
-        } else {
-          // The state machine rebuilt its view from Asterisk: the PBX side is true again.
-          pbxResynced = true;
-          pbxSyncing = false;
         }
         break;
       default:
@@ -367,21 +360,13 @@
       acw_until: d.acw_until || null,
       queues: Array.isArray(d.queues) ? d.queues : [],
     };
-    if (d.pbx) applyPbx(d.pbx, false);
+    if (d.pbx) applyPbx(d.pbx);
   }
 
-  // `change` is a `pbx` message (the PBX just went down or came back); otherwise the PBX
-  // state inside a `duty` snapshot, which the server sends on connect.
-  function applyPbx(p, change) {
+  // A `pbx` message, or the `pbx` inside a `duty` (the state on connect).
+  function applyPbx(p) {
     if (!p || (p.status !== "live" && p.status !== "down")) return;
-    const wasDown = pbx.status === "down";
     pbx = { status: p.status, since: p.since || null, reason: p.reason || null };
-    if (p.status === "down") {
-      if (!wasDown) pbxResynced = false;
-      pbxSyncing = false;
-    } else if (wasDown && change) {
-      pbxSyncing = !pbxResynced;   // back, but not "live" until the resync has come through
-    }
   }
 
   // The call to show when the current one goes: the newest one that still needs the agent
@@ -407,7 +392,6 @@
   function shownConn() {
     if (connState !== "live") return connState;
     if (pbx.status === "down") return "pbx_down";
-    if (pbxSyncing) return "pbx_syncing";
     return "live";
   }
 
@@ -420,9 +404,9 @@
     if (resyncedAt) r.textContent = t("resynced_at", { t: hhmmss(resyncedAt) });
     $("pbx-banner").hidden = !session || pbx.status !== "down";
     renderPbxSince();
-    // What the call view shows may be out of date, for either reason.
-    $("stale").hidden = shown === "live";
-    setText("stale", t(connState !== "live" ? "stale" : pbx.status === "down" ? "stale_pbx" : "stale_syncing"));
+    // What the call view shows may be out of date; with the PBX down the red banner says so.
+    $("stale").hidden = connState === "live";
+    setText("stale", t("stale"));
   }
 
   function renderPbxSince() {
@@ -470,6 +454,7 @@
       $("notice").dataset.reason = notice.reason || "";
     }
     renderDuty();
+    setText("idle-text", t(idleKey()));
     renderOtherCalls();
     renderQueues();
     if (call) renderCall(call);
@@ -485,6 +470,16 @@
     }
   }
 
+  // What the agent waits for: a paused agent or a dead PBX gets no calls, so do not say so.
+  function idleKey() {
+    if (pbx.status === "down") return "idle_pbx_down";
+    if (!duty) return "waiting";
+    if (duty.status === "paused") return "idle_paused";
+    if (duty.status === "after_call_work") return "idle_acw";
+    if (duty.queues.length && duty.queues.every((q) => q.member === false)) return "idle_no_member";
+    return "waiting";
+  }
+
   function isTyping() {
     const a = document.activeElement;
     return !!a && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && a.type !== "radio"));
@@ -498,10 +493,12 @@
     const status = DUTY_STATUSES.includes(duty.status) ? duty.status : "unknown";
     $("duty-state").dataset.status = status;
     $("duty").setAttribute("aria-busy", String(dutyBusy));
+    $("duty").dataset.pbx = pbx.status;   // with the PBX down the state is only what we want
     let text;
     if (status === "ready") text = t("duty_ready");
     else if (status === "paused") text = t("duty_paused", { r: reasonText(duty.reason) });
     else if (status === "after_call_work") text = t("duty_acw");
+    else if (status === "on_call") text = t("duty_on_call");
     else text = t("duty_unknown", { s: duty.status });
     setText("duty-status", text);
     renderDutyTimes();
@@ -800,6 +797,7 @@
     const switched = form.dataset.callId !== id;
     form.dataset.callId = id;
     form.dataset.other = String(id !== currentId);   // the pop on screen is another call
+    setText("wrapup-title", t(id !== currentId && !call.wrapped ? "wrapup_pending" : "wrapup"));
     const talk = call.talk_s === undefined || call.talk_s === null ? "" : " · " + t("talk_total", { s: duration(call.talk_s) });
     setText("wrapup-call", callerLabel(call.pop) + talk);
     for (const input of document.querySelectorAll("#outcomes input")) {
