@@ -17,6 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cti.db.engine import async_url
+
 
 class AMISettings(BaseModel):
     """Where the Asterisk Manager Interface is and how to log in."""
@@ -94,6 +96,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     node_id: str = "cti-1"
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        # `sqlite:///…` and `postgresql://…` get the async driver; anything else is named here
+        # at start, not found out as a traceback from the engine.
+        return async_url(value)
+
     _toml_file: ClassVar[Path | None] = None
 
     @classmethod
@@ -130,7 +139,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         lines = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "(settings)"
-            got = "(hidden)" if "secret" in field else repr(err.get("input"))
+            hidden = "secret" in field or field.endswith("_url")  # a URL can hold a password
+            got = "(hidden)" if hidden else repr(err.get("input"))
             lines.append(f"{field}: {err['msg']} (got {got})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
     finally:

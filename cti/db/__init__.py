@@ -23,13 +23,14 @@ Models subclass `cti.db.Base`. Run them with `cti db upgrade` or `await upgrade(
 
 from __future__ import annotations
 
-from cti.db.engine import create_engine, sqlite_path
+from cti.db.engine import async_url, create_engine, sqlite_path
 from cti.db.migrate import MODEL_MODULES, current_revision, upgrade
 from cti.db.models import Base
 
 __all__ = [
     "MODEL_MODULES",
     "Base",
+    "async_url",
     "create_engine",
     "current_revision",
     "sqlite_path",
