@@ -1,0 +1,194 @@
+"""Calls through the real Asterisk with Local-channel seats (`Local/seatNN@agents/n`, the
+recordings' test bed): what the agent's socket and the call log get."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.asterisk.conftest import AgentConsole, Cti, Pbx
+
+pytestmark = pytest.mark.asterisk
+
+
+async def seat_on_queue(
+    pbx: Pbx, console: AgentConsole, queue: str, *, context: str = "agents", penalty: int = 0
+) -> None:
+    """Put the agent's seat on `queue` and wait until the server shows it to the agent (which
+    also proves the server is connected to Asterisk and sees its events)."""
+    await pbx.add_member(queue, console.seat, context=context, penalty=penalty)
+    await console.next(
+        lambda m: m["type"] == "state" and any(q["queue"] == queue for q in m["queues"]),
+        within_s=20,
+        what=f"{console.seat} on {queue} in a state message",
+    )
+
+
+async def test_registered_household_pops_at_ring_then_answered_and_completed(
+    pbx: Pbx, cti: Cti
+) -> None:
+    agent = await cti.login("a07", "seat07")
+    await seat_on_queue(pbx, agent, "q-zh")
+
+    await pbx.originate('"张先生" <05356683318>', talk_s=2)
+
+    pop = await agent.pop("05356683318")
+    assert pop["queue"] == "q-zh"
+    assert pop["seat"] == "seat07"
+    assert pop["caller"]["name"] == "张先生"
+    assert pop["caller"]["normalized"] == "+865356683318"
+    assert pop["caller"]["kind"] == "domestic"
+    assert [r["id"] for r in pop["residents"]] == ["LS0001", "LS0002"]  # a shared landline
+    first = pop["residents"][0]
+    assert first["name"] == "张建国"
+    assert first["address"] == "莱山区滨海中路17号3单元402室"
+    assert [k["name"] for k in first["next_of_kin"]] == ["张明", "李秀英"]
+    call_id = pop["call_id"]
+
+    completed = await agent.next(
+        lambda m: m["type"] == "completed" and m["call_id"] == call_id, what="completed"
+    )
+    assert agent.types_of_call(call_id) == ["pop", "answered", "completed"]
+    answered = agent.of_call(call_id)[1]
+    assert answered["queue"] == "q-zh"
+    assert completed["hung_up_by"] == "agent"  # the seat's dialplan hangs up after TALK s
+    assert 1.0 <= completed["talk_s"] <= 4.0
+
+    row = await cti.logged(call_id)
+    assert row["outcome"] == "answered"
+    assert row["queue"] == "q-zh"
+    assert row["language"] == "zh"
+    assert row["agent"] == "a07"
+    assert row["seat"] == "seat07"
+    assert row["caller_number"] == "05356683318"
+    assert row["caller_name"] == "张先生"
+    assert row["resident_ids"] == "LS0001 LS0002"
+    assert 1.0 <= row["talked_s"] <= 4.0
+    assert row["closed_on_resync"] is False
+
+
+async def test_foreign_caller_on_the_korean_queue_pops_with_region_and_resident(
+    pbx: Pbx, cti: Cti
+) -> None:
+    agent = await cti.login("a31", "seat31")
+    await seat_on_queue(pbx, agent, "q-ko")
+
+    await pbx.originate('"Kim" <+821012345678>', lang="ko", talk_s=1)
+
+    pop = await agent.pop("+821012345678")
+    assert pop["queue"] == "q-ko"
+    assert pop["caller"]["kind"] == "foreign"
+    assert pop["caller"]["region"] == "KR"
+    assert pop["caller"]["normalized"] == "+821012345678"
+    assert [r["id"] for r in pop["residents"]] == ["LS0004"]
+    assert pop["residents"][0]["name"] == "金顺子"
+    call_id = pop["call_id"]
+    await agent.next(lambda m: m["type"] == "completed" and m["call_id"] == call_id)
+    assert agent.types_of_call(call_id) == ["pop", "answered", "completed"]
+
+    row = await cti.logged(call_id)
+    assert (row["queue"], row["language"], row["outcome"]) == ("q-ko", "ko", "answered")
+    assert row["resident_ids"] == "LS0004"
+    assert row["agent"] == "a31"
+
+
+async def test_caller_with_no_number_pops_as_unknown_with_no_residents(pbx: Pbx, cti: Cti) -> None:
+    agent = await cti.login("a07", "seat07")
+    await seat_on_queue(pbx, agent, "q-zh")
+
+    await pbx.originate(None, talk_s=1)  # no CallerID: Asterisk reports `<unknown>`
+
+    pop = await agent.pop()
+    assert pop["caller"]["kind"] == "unknown"
+    assert pop["caller"]["normalized"] is None
+    assert pop["residents"] == []
+    call_id = pop["call_id"]
+    await agent.next(lambda m: m["type"] == "completed" and m["call_id"] == call_id)
+    assert agent.types_of_call(call_id) == ["pop", "answered", "completed"]
+
+    row = await cti.logged(call_id)
+    assert row["outcome"] == "answered"
+    assert row["resident_ids"] == ""
+    assert row["caller_number"] is None
+
+
+async def test_ring_no_answer_retracts_the_first_pop_and_the_next_seat_answers(
+    pbx: Pbx, cti: Cti
+) -> None:
+    first = await cti.login("a21", "seat21")
+    second = await cti.login("a22", "seat22")
+    await seat_on_queue(pbx, first, "q-en", context="agents-noanswer")
+
+    await pbx.originate('"Margaret Brown" <15853599876>', lang="en", talk_s=1)
+
+    pop = await first.pop("15853599876")
+    call_id = pop["call_id"]
+    assert [r["id"] for r in pop["residents"]] == ["LS0005"]
+    # A second seat joins while the first rings: `rrmemory` tries it after the ring-out.
+    # (With `Penalty: 1`, as in 05's script, real Asterisk rings seat21 again instead: the
+    # recording shows two AgentCalled for seat21 and none for seat22.)
+    await seat_on_queue(pbx, second, "q-en")
+    # q-en rings a member 15 s (`timeout = 15`), then moves on.
+    retract = await first.next(
+        lambda m: m["type"] == "retract" and m["call_id"] == call_id, within_s=25
+    )
+    assert retract["reason"] == "no_answer"
+    second_pop = await second.pop("15853599876", within_s=10)
+    assert second_pop["call_id"] == call_id
+    completed = await second.next(
+        lambda m: m["type"] == "completed" and m["call_id"] == call_id, within_s=15
+    )
+    assert completed["hung_up_by"] == "agent"
+    assert first.types_of_call(call_id) == ["pop", "retract"]
+    assert second.types_of_call(call_id) == ["pop", "answered", "completed"]
+
+    row = await cti.logged(call_id)
+    assert (row["outcome"], row["agent"], row["seat"]) == ("answered", "a22", "seat22")
+    assert row["waited_s"] >= 15
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9: real Asterisk sends DialEnd DialStatus: CANCEL before "
+    "QueueCallerAbandon, and the tracker retracts with `cancelled`",
+)
+async def test_caller_hanging_up_while_the_seat_rings_is_abandoned(pbx: Pbx, cti: Cti) -> None:
+    agent = await cti.login("a05", "seat05")
+    await seat_on_queue(pbx, agent, "q-zh", context="agents-noanswer")
+
+    # `caller-short`: the caller's side hangs up after 4 s, while seat05 still rings.
+    await pbx.originate('"李桂兰" <13905351234>', caller_context="caller-short")
+
+    pop = await agent.pop("13905351234")
+    call_id = pop["call_id"]
+    row = await cti.logged(call_id)
+    assert row["outcome"] == "abandoned"
+    assert row["agent"] is None
+    retract = await agent.next(lambda m: m["type"] == "retract" and m["call_id"] == call_id)
+    assert agent.types_of_call(call_id) == ["pop", "retract"]
+    assert retract["reason"] == "abandoned"
+
+
+async def test_caller_hanging_up_mid_talk_completes_with_hung_up_by_caller(
+    pbx: Pbx, cti: Cti
+) -> None:
+    agent = await cti.login("a08", "seat08")
+    await seat_on_queue(pbx, agent, "q-zh")
+
+    # The seat would talk 20 s; the caller (`caller-short`) hangs up 4 s after the start.
+    await pbx.originate('"王桂兰" <05356683318>', talk_s=20, caller_context="caller-short")
+
+    pop = await agent.pop("05356683318")
+    call_id = pop["call_id"]
+    completed = await agent.next(lambda m: m["type"] == "completed" and m["call_id"] == call_id)
+    assert agent.types_of_call(call_id) == ["pop", "answered", "completed"]
+    assert completed["talk_s"] < 10
+
+    row = await cti.logged(call_id)
+    assert (row["outcome"], row["agent"]) == ("answered", "a08")
+    assert row["talked_s"] < 10
+    if completed["hung_up_by"] is None:
+        # Real Asterisk sends the caller channel's Hangup and AgentComplete (`Reason: caller`)
+        # in either order; when the Hangup comes first the tracker completes the call itself
+        # and the late AgentComplete, with who hung up, is dropped. Seen about 1 run in 10.
+        pytest.xfail("issue 9: hung_up_by lost when the caller's Hangup beats AgentComplete")
+    assert completed["hung_up_by"] == "caller"
