@@ -205,24 +205,13 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return _decode_lines_replacing(raw)
-
-
-def _decode_lines_replacing(raw: bytes) -> str:
-    """Decode a message that is not valid UTF-8, one line (one header) at a time.
-
-    Old trunks send GBK or Latin-1 caller names; one such name must cost that header value,
-    never the message or the connection (the same channel returns in every resync, so a
-    rejected message would drop the client in a loop). Bad bytes become U+FFFD, visibly.
-    Lines that are valid UTF-8 decode as usual; CR and LF are ASCII, so the split is exact.
-    """
-    lines = []
-    for line in raw.split(b"\n"):
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            lines.append(line.decode("utf-8", "replace"))
-    return "\n".join(lines)
+        # Old trunks send GBK or Latin-1 caller names; one such name must cost that header
+        # value, never the message or the connection (the same channel returns in every
+        # resync, so a rejected message would drop the client in a loop). Each bad byte
+        # becomes U+FFFD, visibly. Decoding the whole message with replacement changes only
+        # the values holding bad bytes: a replaced sequence never takes in an ASCII byte, so
+        # every CR, LF and ": " stays where it was.
+        return raw.decode("utf-8", "replace")
 
 
 def parse_message(raw: bytes) -> Response | Event | Action:

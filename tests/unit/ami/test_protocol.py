@@ -245,6 +245,20 @@ def test_a_non_utf8_value_is_replaced_and_the_message_kept() -> None:
     assert second.name == "Y"
 
 
+@settings(max_examples=300, deadline=None)
+@given(value=st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b))
+def test_any_bytes_in_a_value_cost_only_that_value(value: bytes) -> None:
+    """Whatever the bytes, the value is what decoding it alone with replacement gives, and
+    the headers around it are untouched."""
+    parser = AMIParser(expect_greeting=False)
+    parser.feed(b"Event: X\r\nCallerIDName: " + value + b"\r\nUniqueid: 1.2\r\n\r\n")
+    (event,) = list(parser.messages())
+    assert isinstance(event, Event)
+    assert [k for k, _ in event.headers] == ["Event", "CallerIDName", "Uniqueid"]
+    assert event["CallerIDName"] == value.decode("utf-8", "replace")
+    assert (event.name, event["Uniqueid"]) == ("X", "1.2")
+
+
 def test_a_non_utf8_value_is_replaced_on_the_bare_lf_path_too() -> None:
     parser = AMIParser(expect_greeting=False)
     parser.feed(b"Event: X\nCallerIDName: " + NAME_GBK + b"\nUniqueid: 1.2\n\n")
