@@ -230,25 +230,30 @@ class CallTracker:
             return []
         # Rung again: a cancelled ring was not the caller's fate.
         out = self._decide(call, "cancelled")
-        agent_id = self._seats.agent_at(seat)
-        call.rings[leg] = Ring(leg=leg, seat=seat, agent_id=agent_id, started_at=now)
+        ring = self._new_ring(call, leg, seat, now)
+        call.rings[leg] = ring
+        return out + self._pop_due(call, ring, now)
+
+    def _new_ring(self, call: Call, leg: str, seat: str, started_at: float) -> Ring:
+        ring = Ring(leg=leg, seat=seat, agent_id=self._seats.agent_at(seat), started_at=started_at)
         self._legs[leg] = call.uniqueid
-        if agent_id is None:
-            return out
-        if agent_id not in call.rung_agents:
-            call.rung_agents.append(agent_id)
-        out.append(
-            PopDue(
-                agent_id=agent_id,
-                seat=seat,
-                call_id=call.call_id,
-                queue=call.queue,
-                caller_number=call.caller_number,
-                caller_name=call.caller_name,
-                waited_s=round(max(0.0, now - call.joined_at), 3),
-            )
+        if ring.agent_id is not None and ring.agent_id not in call.rung_agents:
+            call.rung_agents.append(ring.agent_id)
+        return ring
+
+    def _pop_due(self, call: Call, ring: Ring, now: float) -> list[Outgoing]:
+        if ring.agent_id is None:
+            return []
+        due = PopDue(
+            agent_id=ring.agent_id,
+            seat=ring.seat,
+            call_id=call.call_id,
+            queue=call.queue,
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            waited_s=round(max(0.0, now - call.joined_at), 3),
         )
-        return out
+        return [due]
 
     def _log_ring(self, call: Call, ring: Ring, outcome: RingOutcome) -> None:
         call.ring_log.append((ring.started_at, RingResult(ring.seat, ring.agent_id, outcome)))
@@ -587,6 +592,7 @@ class CallTracker:
                 call.in_queue = True
         for channel in channels:
             self._resync_talking(channel, entries, now)
+        out += self._resync_agent_legs(channels, now)
 
         at = _iso(now)
         agents = {self._seats.agent_at(s) for s in seats_before.keys() | self.members.seats()}
@@ -629,6 +635,54 @@ class CallTracker:
             joined_at=now - _duration(channel.get("Duration")),
             in_queue=False,
         )
+
+    def _resync_agent_legs(self, channels: Sequence[Event], now: float) -> list[Outgoing]:
+        """Rings and answers that began while we were away reach their agent.
+
+        app_queue's agent legs are in CoreShowChannels as `Application: AppQueue` with the
+        caller's Linkedid: ringing outside any bridge, or in the caller's bridge once
+        answered (recording 21). A ring or answer we already know is left alone.
+        """
+        callers: dict[str, list[tuple[Call, str]]] = {}  # Linkedid -> (call, BridgeId)
+        for channel in channels:
+            call = self._calls.get(channel.get("Uniqueid") or "")
+            if (
+                channel.get("Application") == "Queue"
+                and call is not None
+                and call.touched_at <= now
+            ):
+                linked = callers.setdefault(channel.get("Linkedid") or "", [])
+                linked.append((call, channel.get("BridgeId") or ""))
+        out: list[Outgoing] = []
+        for channel in channels:
+            leg = channel.get("Uniqueid") or ""
+            seat = member_seat(channel.get("Channel"))
+            linked = callers.get(channel.get("Linkedid") or "", [])
+            if channel.get("Application") != "AppQueue" or not leg or seat is None:
+                continue
+            bridge = channel.get("BridgeId") or ""
+            started = now - _duration(channel.get("Duration"))
+            if bridge:
+                for call, caller_bridge in linked:
+                    if caller_bridge == bridge and call.answered_by is None:
+                        out += self._resync_answered(call, self._new_ring(call, leg, seat, started))
+            elif len(linked) == 1:
+                call = linked[0][0]
+                if call.in_queue and call.answered_by is None and leg not in self._legs:
+                    ring = call.rings[leg] = self._new_ring(call, leg, seat, started)
+                    out += self._pop_due(call, ring, now)
+        return out
+
+    def _resync_answered(self, call: Call, ring: Ring) -> list[Outgoing]:
+        """The agent answered while we were away: their pop, then `answered`."""
+        self._log_ring(call, ring, "answered")
+        call.answered_by = ring
+        call.connected_at = ring.started_at  # the leg's age: ring time included
+        call.in_queue = False
+        out = self._pop_due(call, ring, ring.started_at)
+        if ring.agent_id is not None:
+            out.append(ToAgent(ring.agent_id, Answered(call.call_id, call.queue, None, None)))
+        return out
 
     def _resync_call(
         self, call: Call, live: set[str], entries: dict[str, Event], now: float
