@@ -306,6 +306,14 @@ async def test_after_call_work_counts_down_and_the_wrapup_stays_beside_a_new_pop
         assert resident["y"] < viewport["height"]  # the ringing resident is above the fold
         for lang in LANGS:
             await _lang(page, lang)
+            # The ringing resident's address and kin stay above the fold beside the form.
+            for part in ("#resident-address", "#kin-list"):
+                box = await page.locator(part).bounding_box()
+                assert box is not None and box["y"] + box["height"] <= viewport["height"], (
+                    part,
+                    lang,
+                    size,
+                )
             await page.screenshot(path=shot(f"acw-wrapup-and-new-pop-{lang}-{size}.png"))
     await _lang(page, "zh")
     await expect(page.locator("#wrapup-title")).to_have_text("上一通来电的小结（未保存）")
