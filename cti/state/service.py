@@ -187,23 +187,27 @@ class StateService:
                 group.create_task(self._replay_loop(), name="call-log-replay")
 
     async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._jobs.get()]
-            while not self._jobs.empty():
-                batch.append(self._jobs.get_nowait())
-            try:
-                calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
-                if calls and self._writer is not None:
-                    await self._writer.write(calls)
-                for job in batch:
-                    if not isinstance(job, _LogCall):
-                        await self._attempt(job)
-            except asyncio.CancelledError:
-                self._keep_unwritten()
-                raise
-            finally:
-                for _ in batch:
-                    self._jobs.task_done()
+        try:
+            while True:
+                batch = [await self._jobs.get()]
+                while not self._jobs.empty():
+                    batch.append(self._jobs.get_nowait())
+                try:
+                    await self._write_batch(batch)
+                finally:
+                    for _ in batch:
+                        self._jobs.task_done()
+        except asyncio.CancelledError:
+            self._keep_unwritten()
+            raise
+
+    async def _write_batch(self, batch: list[Job | _LogCall]) -> None:
+        calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
+        if calls and self._writer is not None:
+            await self._writer.write(calls)
+        for job in batch:
+            if not isinstance(job, _LogCall):
+                await self._attempt(job)
 
     def _keep_unwritten(self) -> None:
         calls = []
