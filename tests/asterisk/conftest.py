@@ -4,8 +4,11 @@ services) connected to it.
 
 - `asterisk` (session): the process; the tier fails with run-asterisk's reason if it cannot
   start, and it is stopped at the end of the session whatever happened.
-- `pbx` (per test): `cli()`, `originate()`, queue members, restart/stop/start, over our own
+- `pbx` (per test): `cli()`, `originate()`, no-answer seats, restart/stop/start, over our own
   AMIClient logged in as `cti`; it leaves Asterisk idle (no members, no channels) for the next.
+- Queue members come from the server itself: an agent's login makes the seat a member of
+  the queues of the agent's languages (`members.interface` = `Local/{seat}@seats/n`, or
+  `PJSIP/{seat}` for SIP seats), as in production.
 - `cti` (per test): the server on aiohttp's test server with a fresh SQLite copy of a
   database prepared once with `cti registry import` and `cti agent add`; agents log in and
   read their WebSocket; the call log is read back from the database.
@@ -38,7 +41,14 @@ from cti.db import create_engine
 from cti.settings import AMISettings, Settings, load_settings
 from cti.state.models import CallLogEntry
 from cti.web import create_app
-from tests.support.asterisk import Asterisk, AsteriskError, Ports, pjsip_seats, write_config
+from tests.support.asterisk import (
+    LOCAL_SEAT_INTERFACE,
+    Asterisk,
+    AsteriskError,
+    Ports,
+    pjsip_seats,
+    write_config,
+)
 from tests.support.waiting import eventually
 
 PASSWORD = "correct horse 7"
@@ -116,42 +126,26 @@ def ami_settings(asterisk: Asterisk, **overrides: Any) -> AMISettings:
     return AMISettings(**values)
 
 
-async def add_queue_member(
-    ami: AMIClient, queue: str, seat: str, *, context: str = "agents", penalty: int = 0
-) -> str:
-    """Put a seat on a queue the way the recordings' scripts do (QueueAdd of
-    `Local/<seat>@<context>/n`, or `PJSIP/<seat>` with context "pjsip"); the interface.
-
-    The one place tests add members: when the server adds them itself on login (issue 9's
-    membership service), this is where the tier switches to logging in instead.
-    """
-    interface = f"PJSIP/{seat}" if context == "pjsip" else f"Local/{seat}@{context}/n"
-    fields = {"Queue": queue, "Interface": interface, "MemberName": seat}
-    if penalty:
-        fields["Penalty"] = str(penalty)
-    await ami.send("QueueAdd", fields)
-    return interface
-
-
 @dataclass
 class Pbx:
     """The test's hands on Asterisk: CLI, AMI actions, restart/stop/start."""
 
     asterisk: Asterisk
     ami: AMIClient
-    members: list[tuple[str, str]] = field(default_factory=list)  # (queue, interface)
+    no_answer_seats: list[str] = field(default_factory=list)
 
     async def cli(self, command: str) -> str:
         """One CLI command's output."""
         return await asyncio.to_thread(self.asterisk.cli, command)
 
-    async def add_member(
-        self, queue: str, seat: str, *, context: str = "agents", penalty: int = 0
-    ) -> None:
-        """`add_queue_member`, remembered so the test leaves no member behind."""
+    async def no_answer(self, seat: str) -> None:
+        """Make the seat's Local phone ring and never answer (`[seats]` → agents-noanswer)."""
+        await self._set_global(f"NOANSWER_{seat}", "1")
+        self.no_answer_seats.append(seat)
+
+    async def _set_global(self, name: str, value: str) -> None:
         await self.ami.wait_connected(15)
-        interface = await add_queue_member(self.ami, queue, seat, context=context, penalty=penalty)
-        self.members.append((queue, interface))
+        await self.ami.send("Setvar", {"Variable": name, "Value": value})
 
     async def originate(
         self,
@@ -214,15 +208,21 @@ class Pbx:
         return int(out.split()[0])
 
     async def clean_up(self) -> None:
-        """Remove the members this test added, hang up every channel, wait until idle."""
+        """Leave Asterisk idle for the next test: running, no channels, no dynamic members
+        (the server adds them at login and a stopped server leaves them), seats answering."""
         if self.asterisk.pid() is None:
             await self.start()
         await asyncio.to_thread(self.asterisk.wait_fully_booted)
-        for queue, interface in self.members:
-            out = await self.cli(f"queue remove member {interface} from {queue}")
-            assert "Removed" in out or "Not there" in out or "not" in out.lower(), out
+        await self.ami.wait_connected(15)
+        for seat in self.no_answer_seats:
+            await self._set_global(f"NOANSWER_{seat}", "")
         await self.cli("channel request hangup all")
         await eventually(lambda: self._idle(), within_s=20, what="no channels left")
+        status = await self.ami.send_list("QueueStatus")
+        for member in status.events:
+            if member.name == "QueueMember" and member.get("Membership") == "dynamic":
+                fields = {"Queue": member["Queue"], "Interface": member["Location"]}
+                await self.ami.send("QueueRemove", fields)
 
     async def _idle(self) -> bool:
         return await self.channels() == 0
@@ -238,8 +238,10 @@ async def pbx(asterisk: Asterisk) -> AsyncIterator[Pbx]:
     try:
         yield helper
     finally:
-        await client.stop()
-        await helper.clean_up()
+        try:
+            await helper.clean_up()
+        finally:
+            await client.stop()
 
 
 # --- the CTI server (per test) -------------------------------------------------------------
@@ -347,11 +349,15 @@ class Cti:
         return row
 
 
-def server_settings(asterisk: Asterisk, database: Path, **ami: Any) -> Settings:
-    """`cti serve`'s settings: production defaults, the test database and Asterisk."""
+def server_settings(
+    asterisk: Asterisk, database: Path, *, interface: str = LOCAL_SEAT_INTERFACE, **ami: Any
+) -> Settings:
+    """`cti serve`'s settings: production defaults but the test database and Asterisk, and
+    the member interface template (`Local/{seat}@seats/n`, or `PJSIP/{seat}`)."""
     return load_settings(
         database_url=f"sqlite+aiosqlite:///{database}",
         ami={"port": asterisk.ports.ami, "username": AMI_USER, "secret": AMI_SECRET, **ami},
+        members={"interface": interface},
     )
 
 
@@ -364,8 +370,10 @@ def database(tmp_path: Path, template_db: Path) -> Path:
 
 
 @pytest.fixture
-async def cti(asterisk: Asterisk, database: Path, aiohttp_client: Any) -> AsyncIterator[Cti]:
-    """The server, connected to the test Asterisk (logged in and resynced)."""
+async def cti(
+    asterisk: Asterisk, pbx: Pbx, database: Path, aiohttp_client: Any
+) -> AsyncIterator[Cti]:
+    """The server against the test Asterisk, Local seats (stopped before `pbx` cleans up)."""
     settings = server_settings(asterisk, database)
     client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
     server = Cti(client, settings)

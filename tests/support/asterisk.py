@@ -4,7 +4,8 @@ stopped with `shared/asterisk/run-asterisk`.
 The configuration is `shared/asterisk-traces/recording-config/` (the one that made the
 recordings) with only what a test run must change: the AMI, SIP and FastAGI ports (never
 5038/5060/4573, so two runs or a developer's own Asterisk do not collide), the SIP seat and
-trunk contact ports, and an explicit module list (`autoload = no`) plus the few core config
+trunk contact ports, a `[seats]` context added for Local seats (see SEATS_CONTEXT), and an
+explicit module list (`autoload = no`) plus the few core config
 files Asterisk complains about, so `log/messages` carries no noise and a real error shows.
 """
 
@@ -95,6 +96,17 @@ QUIET_CORE_CONFIGS = {
     "congestion = 450/700,0/700\ncallwaiting = 450/400,0/4000\ndialrecall = 450/100,0/100\n"
     "record = 950/400,0/10000\ninfo = 450/100,0/100,450/100,0/100,450/100,0/100,450/400\n",
 }
+
+# The test bed's seat context: the server makes every seat a member as one interface template
+# (`Local/{seat}@seats/n`); a test turns one seat into a phone that rings and is never
+# answered by setting the global NOANSWER_<seat> = 1. Otherwise it is the recording's
+# `agents` (answer, talk ${TALK} s) or `agents-noanswer` context, unchanged.
+SEATS_CONTEXT = """
+[seats]
+exten => _seat.,1,Set(PHONE=${IF($["${GLOBAL(NOANSWER_${EXTEN})}" = "1"]?agents-noanswer:agents)})
+ same => n,Goto(${PHONE},${EXTEN},1)
+"""
+LOCAL_SEAT_INTERFACE = "Local/{seat}@seats/n"
 
 RECORDED_AMI_PORT = 5038
 RECORDED_SIP_PORT = 5060
@@ -192,7 +204,7 @@ def write_config(target: Path, ports: Ports, source: Path = RECORDING_CONFIG) ->
         rf"agi://127\.0\.0\.1:{RECORDED_AGI_PORT}/", f"agi://127.0.0.1:{ports.agi}/", extensions
     )
     _rewritten(n, "extensions.conf AGI URL")
-    (target / "extensions.conf").write_text(extensions)
+    (target / "extensions.conf").write_text(extensions + SEATS_CONTEXT)
 
     (target / "modules.conf").write_text(MODULES)
     for name, text in QUIET_CORE_CONFIGS.items():
