@@ -72,9 +72,11 @@ AGENTS = [
 def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Asterisk]:
     """The test Asterisk, running for the whole session on its own ports."""
     base = tmp_path_factory.mktemp("asterisk")
-    ports = Ports.allocate(pjsip_seats())
-    confdir = write_config(base / "conf", ports)
-    pbx = Asterisk(base / "run", confdir, ports)
+    try:
+        ports = Ports.allocate(pjsip_seats())
+        pbx = Asterisk(base / "run", write_config(base / "conf", ports), ports)
+    except (AsteriskError, OSError) as exc:
+        pytest.fail(f"the test Asterisk's configuration: {exc}", pytrace=False)
     try:
         pbx.start()
     except (AsteriskError, OSError, subprocess.SubprocessError) as exc:
