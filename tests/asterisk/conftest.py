@@ -36,19 +36,20 @@ from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from cti.ami import AMIClient, Response
+from cti.ami import AMIClient
 from cti.db import create_engine
 from cti.settings import AMISettings, Settings, load_settings
 from cti.state.models import CallLogEntry
-from cti.web import create_app
-from tests.support.asterisk import (
+from cti.testbed import (
     LOCAL_SEAT_INTERFACE,
     Asterisk,
     AsteriskError,
     Ports,
+    originate_caller,
     pjsip_seats,
     write_config,
 )
+from cti.web import create_app
 from tests.support.waiting import eventually
 
 PASSWORD = "correct horse 7"
@@ -164,22 +165,10 @@ class Pbx:
         `caller_context` is what the caller's side does: `caller` waits 30 s, `caller-short`
         hangs up after 4 s.
         """
-        fields: list[tuple[str, str]] = [
-            ("Channel", "Local/89000@inbound/n"),
-            ("Context", caller_context),
-            ("Exten", "wait"),
-            ("Priority", "1"),
-            ("Async", "true"),
-        ]
-        if caller_id is not None:
-            fields.append(("CallerID", caller_id))
-        if lang is not None:
-            fields.append(("Variable", f"LANGSEL={lang}"))
-        if talk_s is not None:
-            fields.append(("Variable", f"__TALK={talk_s:g}"))
         await self.ami.wait_connected(15)
-        response = await self.ami.send("Originate", fields, idempotent=False)
-        assert isinstance(response, Response) and response.ok, response
+        await originate_caller(
+            self.ami, caller_id, lang=lang, talk_s=talk_s, caller_context=caller_context
+        )
 
     async def restart_now(self) -> None:
         """`core restart now`: the AMI connection closes with no goodbye."""

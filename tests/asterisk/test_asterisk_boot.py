@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from cti.testbed import Asterisk
 from tests.asterisk.conftest import Pbx
-from tests.support.asterisk import Asterisk
 
 pytestmark = pytest.mark.asterisk
 

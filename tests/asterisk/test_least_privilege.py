@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from cti.testbed import Asterisk
 from cti.web import create_app
 from tests.asterisk.conftest import Cti, server_settings
-from tests.support.asterisk import Asterisk
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asterisk

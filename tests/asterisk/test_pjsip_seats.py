@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from cti.testbed import Asterisk
 from cti.web import create_app
 from tests.asterisk.conftest import Cti, Pbx, server_settings
 from tests.asterisk.test_local_seats import on_queue
-from tests.support.asterisk import Asterisk
 from tests.support.sipp import seat_phone, trunk_call
 
 pytestmark = pytest.mark.asterisk

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.support.asterisk import SIPP_DIR, free_udp_and_tcp_port
+from cti.testbed import SIPP_DIR, free_udp_and_tcp_port
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 

@@ -1,12 +1,12 @@
-"""A real Asterisk 22.10.1 for tests: the recording configuration on free ports, started and
-stopped with `shared/asterisk/run-asterisk`.
+"""A real Asterisk 22.10.1 for tests, the demo and benchmarks: the recording configuration on
+free ports, started and stopped with `shared/asterisk/run-asterisk`.
 
 The configuration is `shared/asterisk-traces/recording-config/` (the one that made the
 recordings) with only what a test run must change: the AMI, SIP and FastAGI ports (never
 5038/5060/4573, so two runs or a developer's own Asterisk do not collide), the SIP seat and
 trunk contact ports, a `[seats]` context added for Local seats (see SEATS_CONTEXT), and an
-explicit module list (`autoload = no`) plus the few core config
-files Asterisk complains about, so `log/messages` carries no noise and a real error shows.
+explicit module list (`autoload = no`) plus the few core config files Asterisk complains
+about, so `log/messages` carries no noise and a real error shows.
 """
 
 from __future__ import annotations
