@@ -155,8 +155,11 @@ class SimServer:
             due = self.pbx.next_due()
             wait = 1.0 if due is None else min(1.0, max(0.0, due - self.clock()))
             self._wake.clear()
+            # Not wait_for: on Python 3.11 it can swallow the stop's cancel when the wake-up
+            # lands at the same moment, and the clock then runs (and stop() waits) forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     # -- sessions ----------------------------------------------------------------------
 
