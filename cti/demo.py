@@ -4,6 +4,9 @@ What a new user runs (through `scripts/demo`): a registry of generated residents
 demo agent accounts at a few seats, the simulator placing calls from registered and
 unregistered numbers, and the server popping them on the agents' pages. Ctrl-C stops it all.
 SIGUSR1 restarts the simulator (like `core restart now`) to show the reconnect and resync.
+With `--pbx asterisk` the same runs on the real Asterisk 22.10.1 of `shared/asterisk/`
+(`cti.testbed`: the recordings' configuration on free ports, callers placed by Originate,
+Local seats that answer), and SIGUSR1 sends it `core restart now`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -60,6 +63,12 @@ def register(sub: Any) -> None:
     p.add_argument("--residents", type=int, default=3000, help="registry size to generate")
     p.add_argument("--dir", type=Path, default=Path("var/demo"), help="where the demo DB lives")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--pbx",
+        choices=["sim", "asterisk"],
+        default="sim",
+        help="the PBX simulator (default), or the real Asterisk of ../shared/asterisk",
+    )
     p.set_defaults(func=run)
 
 
@@ -108,13 +117,28 @@ class DemoOptions:
     dir: Path = Path("var/demo")
     seed: int = 1
     talk: tuple[float, float] = (15.0, 45.0)
+    pbx: str = "sim"  # or "asterisk"
+
+
+class DemoPbx(Protocol):
+    """What the demo needs of its PBX: the simulator or the test-bed Asterisk."""
+
+    @property
+    def port(self) -> int:
+        """Its AMI port on 127.0.0.1."""
+
+    async def placed(self) -> int:
+        """How many calls it placed."""
+
+    async def restart(self) -> None:
+        """Restart as `core restart now` does."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunningDemo:
-    """A demo that is up: the simulator, the web app and the port it listens on."""
+    """A demo that is up: the PBX (simulator or Asterisk), the web app and its port."""
 
-    sim: SimThread
+    sim: DemoPbx
     app: web.Application
     http_port: int
 
@@ -125,20 +149,7 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
     stop both on exit, server first."""
     url = f"sqlite+aiosqlite:///{options.dir.resolve() / 'cti.sqlite3'}"
     records = await prepare(url, options.residents, options.seed)
-    sim_config = SimConfig(
-        port=options.ami_port,
-        pbx=PbxConfig(seed=options.seed, no_answer_ratio=0.1),
-        load=LoadConfig(
-            rate_per_hour=options.rate,
-            caller_ids=caller_ids(records, options.seed),
-            talk=options.talk,
-            seed=options.seed,
-        ),
-        # No member is pre-seated: a seat joins its queues when its agent logs in, and is
-        # put back by the server after a PBX restart, as with a real Asterisk.
-        seats=(),
-    )
-    async with SimThread(sim_config) as sim:
+    async with _pbx(options, records) as sim:
         settings = Settings(
             database_url=url,
             ami=AMISettings(port=sim.port),
@@ -159,6 +170,38 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
             await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def _pbx(options: DemoOptions, records: Sequence[ResidentRecord]) -> AsyncIterator[DemoPbx]:
+    """The simulator, or the test-bed Asterisk with callers arriving at the same rate."""
+    if options.pbx == "asterisk":
+        from cti.testbed import RunningAsterisk  # only when asked for
+
+        async with RunningAsterisk(
+            (options.dir / "asterisk").resolve(),
+            caller_ids=caller_ids(records, options.seed),
+            rate_per_hour=options.rate,
+            talk=options.talk,
+            seed=options.seed,
+        ) as asterisk:
+            yield asterisk
+        return
+    sim_config = SimConfig(
+        port=options.ami_port,
+        pbx=PbxConfig(seed=options.seed, no_answer_ratio=0.1),
+        load=LoadConfig(
+            rate_per_hour=options.rate,
+            caller_ids=caller_ids(records, options.seed),
+            talk=options.talk,
+            seed=options.seed,
+        ),
+        # No member is pre-seated: a seat joins its queues when its agent logs in, and is
+        # put back by the server after a PBX restart, as with a real Asterisk.
+        seats=(),
+    )
+    async with SimThread(sim_config) as sim:
+        yield sim
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Run the whole demo until the duration is over or SIGINT/SIGTERM."""
     options = DemoOptions(
@@ -168,6 +211,7 @@ async def serve(args: argparse.Namespace) -> None:
         residents=args.residents,
         dir=args.dir,
         seed=args.seed,
+        pbx=args.pbx,
     )
     stop = asyncio.Event()
     restart = asyncio.Event()
@@ -179,17 +223,15 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signal.SIGUSR1, restart.set)
     print("cti demo: preparing the registry and demo agents…", flush=True)
     async with running_demo(options) as demo:
-        _print_welcome(demo.http_port, demo.sim.port, options.rate)
+        _print_welcome(demo.http_port, demo.sim.port, options.rate, options.pbx)
         try:
             await _wait(stop, restart, demo.sim, args.duration)
         finally:
             placed = await demo.sim.placed()
-            print(f"cti demo: stopping after {placed} simulated calls", flush=True)
+            print(f"cti demo: stopping after {placed} calls placed", flush=True)
 
 
-async def _wait(
-    stop: asyncio.Event, restart: asyncio.Event, sim: SimThread, duration: float
-) -> None:
+async def _wait(stop: asyncio.Event, restart: asyncio.Event, sim: DemoPbx, duration: float) -> None:
     deadline = loop_time() + duration if duration else None
     while not stop.is_set():
         left = None if deadline is None else deadline - loop_time()
@@ -201,7 +243,7 @@ async def _wait(
             w.cancel()
         if restart.is_set():
             restart.clear()
-            print("cti demo: restarting the simulator (the server must reconnect)", flush=True)
+            print("cti demo: restarting the PBX (the server must reconnect)", flush=True)
             await sim.restart()
 
 
@@ -210,9 +252,10 @@ def loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
-def _print_welcome(http_port: int, ami_port: int, rate: float) -> None:
+def _print_welcome(http_port: int, ami_port: int, rate: float, pbx: str = "sim") -> None:
     base = f"http://127.0.0.1:{http_port}"
-    print(f"cti demo: PBX simulator on 127.0.0.1:{ami_port}, {rate:g} calls/h", flush=True)
+    what = "Asterisk 22.10.1 (test bed), AMI" if pbx == "asterisk" else "PBX simulator"
+    print(f"cti demo: {what} on 127.0.0.1:{ami_port}, {rate:g} calls/h", flush=True)
     print(f"cti demo: agent pages at {base}/agent — log in as:", flush=True)
     for a in DEMO_AGENTS:
         print(f"  {a.agent_id} / {DEMO_PASSWORD}  ({a.name}, {a.seat}, {a.languages})")

@@ -18,6 +18,7 @@ from cti.testbed.asterisk import (
     write_config,
 )
 from cti.testbed.calls import CallerLoad, originate_caller
+from cti.testbed.running import RunningAsterisk
 
 __all__ = [
     "DEFAULT_HOME",
@@ -29,6 +30,7 @@ __all__ = [
     "AsteriskError",
     "CallerLoad",
     "Ports",
+    "RunningAsterisk",
     "free_port",
     "free_udp_and_tcp_port",
     "originate_caller",
