@@ -107,7 +107,7 @@ class Member:
             ("LastCall", str(self.last_call)),
             ("LastPause", str(self.last_pause)),
             ("LoginTime", str(self.login_time)),
-            ("InCall", "0"),
+            ("InCall", "1" if self.status in (2, 3, 8) else "0"),
             ("Status", str(self.status)),
             ("Paused", "1" if self.paused else "0"),
             ("PausedReason", self.paused_reason),

@@ -123,7 +123,11 @@ class SimServer:
             for task in late:
                 task.cancel()
         if self._server is not None:
-            await self._server.wait_closed()
+            # Python 3.11's wait_closed() also waits for connections accepted but not yet
+            # served (a client reconnecting at that moment): bounded, so a stop never hangs.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self._server.wait_closed()
             self._server = None
 
     async def restart(self) -> None:
