@@ -182,6 +182,8 @@ async def test_telephone_system_unreachable_replaces_live_until_the_resync(
         for lang in LANGS:
             await _lang(page, lang)
             await expect(banner).to_contain_text(texts[lang])
+            kin = await page.locator("#kin-list").bounding_box()
+            assert kin is not None and kin["y"] + kin["height"] <= viewport["height"], (lang, size)
             await page.screenshot(path=shot(f"pbx-unreachable-{lang}-{size}.png"))
     await _lang(page, "zh")
 
