@@ -219,9 +219,9 @@ async def test_the_pages_own_reconnect_is_not_told_as_the_pbx(stack: Stack, page
 RETRACTS = [
     ("no_answer", "moved", "张先生 未接，已转给下一位坐席"),
     ("answered_elsewhere", "moved", "张先生 已由其他坐席接听"),
-    ("cancelled", "neutral", "张先生 的振铃已取消"),
-    ("ended", "neutral", "张先生 已结束"),
-    ("made_up_reason", "neutral", "张先生 已不在本座席振铃"),
+    ("cancelled", "neutral", "张先生 的振铃已停止"),
+    ("ended", "neutral", "张先生 在电话系统无法连接期间已结束"),
+    ("made_up_reason", "neutral", "张先生 的振铃已停止"),
 ]
 
 

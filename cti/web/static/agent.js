@@ -17,9 +17,9 @@
   const DEVICE_STATUSES = [
     "unknown", "not_in_use", "in_use", "busy", "invalid", "unavailable", "ringing", "ringinuse", "onhold",
   ];
-  // How each retract reason reads to the agent, and its tone ("moved": the call went on to
-  // someone else; "hung_up": the caller is gone). A reason this page does not know yet still
-  // reads as "no longer ringing here", never as "moved to the next agent".
+  // How each retract reason reads to the agent (docs/protocol.md), and its tone ("moved": the
+  // call went on to someone else; "hung_up": the caller is gone). A reason this page does not
+  // know reads as `cancelled` ("ringing stopped"), as the protocol asks, never as "moved".
   const RETRACT = {
     no_answer: { key: "retract_no_answer", tone: "moved" },
     cancelled: { key: "retract_cancelled", tone: "neutral" },
@@ -28,7 +28,7 @@
     caller_hung_up: { key: "retract_hung_up", tone: "hung_up" },
     ended: { key: "retract_ended", tone: "neutral" },
   };
-  const RETRACT_UNKNOWN = { key: "retract_other", tone: "neutral" };
+  const RETRACT_UNKNOWN = RETRACT.cancelled;
 
   const $ = (id) => document.getElementById(id);
   const store = window.sessionStorage;
