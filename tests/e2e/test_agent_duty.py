@@ -297,6 +297,14 @@ async def test_after_call_work_counts_down_and_the_wrapup_stays_beside_a_new_pop
     await expect(page.locator("#wrapup-note")).to_be_focused()  # the typing was not taken over
     await page.keyboard.type("，已告知家属")
     await expect(page.locator("#wrapup-note")).to_have_value("明天上午回电，已告知家属")
+    # The agent picks up the new call (another phone, a headset button): still not taken over.
+    await stack.bus.publish(
+        "a07", {"type": "answered", "call_id": "n-1", "queue": "q-zh", "waited_s": 6, "ring_s": 2}
+    )
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "answered")
+    await expect(page.locator("#wrapup-note")).to_be_focused()
+    await page.keyboard.type("。")
+    await expect(page.locator("#wrapup-note")).to_have_value("明天上午回电，已告知家属。")
     await expect(page.locator("#outcomes input[value=callback]")).to_be_checked()
 
     for size, viewport in SIZES.items():
@@ -326,7 +334,7 @@ async def test_after_call_work_counts_down_and_the_wrapup_stays_beside_a_new_pop
     await page.click("#wrapup-save")
     await expect(page.locator("#wrapup")).to_be_hidden()
     await expect(page.locator("#notice")).to_contain_text("已保存 张先生 的通话小结")
-    await expect(page.locator("#call-status")).to_have_attribute("data-status", "ringing")
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "answered")
     await expect(page.locator("#other-calls")).to_be_hidden()
 
 
