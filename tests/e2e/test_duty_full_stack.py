@@ -18,7 +18,7 @@ from playwright.async_api import Page, Request, expect
 from cti.ami import ListResult
 from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings, load_settings
-from cti.sim import PbxConfig, SimConfig, SimThread
+from cti.sim import CallerSpec, PbxConfig, SimConfig, SimThread
 from cti.web import create_app
 from cti.web.keys import AMI
 from locator import parse_file, save_residents
@@ -143,3 +143,40 @@ async def test_asterisk_down_shows_unreachable_and_live_returns_with_the_members
 
 async def _is(value: Any, expected: object) -> bool:
     return bool(await value == expected)
+
+
+async def test_after_call_work_keeps_the_next_caller_off_until_the_wrapup_is_saved(
+    served: Served, page: Page
+) -> None:
+    async with served.sim() as sim:
+        await log_in(page, served.url, "a07", "seat07")
+        await expect(page.locator("#queue-rows .queue-member")).to_have_text(
+            ["已加入", "已加入"], timeout=10_000
+        )
+        await sim.place_call(CallerSpec("q-zh", "05356683318", "张先生", talk=1.0))
+        await expect(page.locator("#call-status")).to_have_attribute(
+            "data-status", "completed", timeout=10_000
+        )
+        await expect(page.locator("#duty-status")).to_have_text("话后处理")
+        await expect(page.locator("#duty-acw")).to_contain_text("剩余")
+        assert await eventually(
+            lambda: _is(
+                served.member("q-zh", "seat07"), {"paused": "1", "reason": "after-call-work"}
+            ),
+            what="seat07 paused for after-call work in Asterisk",
+        )
+        # The next caller waits: Asterisk does not ring a seat in after-call work.
+        await sim.place_call(CallerSpec("q-zh", "05356891234", "刘", talk=30.0))
+        await page.fill("#wrapup-note", "已回答")
+        await page.screenshot(path=shot("acw-full-stack-zh.png"))
+        await expect(page.locator("#other-calls")).to_be_hidden()
+        await page.click("#wrapup-save")
+        # Saved: ready again, and the waiting caller rings this seat at once (the "saved"
+        # stays in sight as a line above the new pop).
+        await expect(page.locator("#call-status")).to_have_attribute(
+            "data-status", "ringing", timeout=10_000
+        )
+        await expect(page.locator("#resident-name")).to_have_text("刘淑珍")
+        await expect(page.locator("#notice")).to_contain_text("已保存 张先生 的通话小结")
+        await expect(page.locator("#duty-status")).not_to_have_text("话后处理")
+        await page.screenshot(path=shot("acw-full-stack-saved-next-pop-zh.png"))

@@ -283,12 +283,16 @@
     setLastSeq(seq);
     const call = msg.call_id !== undefined ? calls.get(msg.call_id) : undefined;
     switch (msg.type) {
-      case "pop":
+      case "pop": {
+        // A saved wrap-up on screen gives way to the new pop; a line keeps the "saved" in sight
+        // (after-call work ends on the save, so the next caller often rings at once).
+        const shown = currentId ? calls.get(currentId) : null;
+        notice = shown && shown.wrapped ? savedNotice(shown) : null;
         for (const [id, c] of calls) if (c.wrapped) calls.delete(id);
         calls.set(msg.call_id, { pop: msg, status: "ringing", at: Date.now(), chosen: 0 });
         currentId = msg.call_id;
-        notice = null;
         break;
+      }
       case "retract":
         if (call) {
           calls.delete(msg.call_id);
@@ -334,6 +338,10 @@
         return;
     }
     render();
+  }
+
+  function savedNotice(call) {
+    return { key: "wrapup_saved_for", vars: { n: callerLabel(call.pop), t: hhmmss(call.savedAt || new Date()) }, tone: "ok" };
   }
 
   function retractNotice(call, reason) {
@@ -849,14 +857,17 @@
       call.wrapupResult = resp.ok
         ? { key: "saved" }
         : { key: "save_failed", vars: { e: data.message || resp.status } };
-      if (resp.ok) call.wrapped = true;
+      if (resp.ok) {
+        call.wrapped = true;
+        call.savedAt = new Date();
+      }
     } catch (e) {
       call.wrapupResult = { key: "save_failed", vars: { e: String(e) } };
     }
     call.saving = false;
     if (call.wrapped && call.pop.call_id !== currentId) {
       // The form goes (another call is on screen): say where the wrap-up went.
-      notice = { key: "wrapup_saved_for", vars: { n: callerLabel(call.pop), t: hhmmss(new Date()) }, tone: "ok" };
+      notice = savedNotice(call);
       if ($("wrapup").contains(document.activeElement)) $("call-view").focus();
     }
     render();
