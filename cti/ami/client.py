@@ -479,6 +479,7 @@ class AMIClient:
         elif reason != self.link.reason and not reason.startswith("connection lost"):
             # Keep when it went down; say the latest why (refused, permission denied...).
             self.link = LinkState(False, self.link.since, reason)
+            self._dispatcher.put(self.link)
 
     def _set_live(self) -> None:
         self.link = LinkState(True, datetime.now(UTC))
@@ -498,6 +499,7 @@ class AMIClient:
 
     async def _supervise(self) -> None:
         attempt = 0
+        said = ""  # the last failure logged: an outage is one warning, not five a second
         while not self._stopping:
             failure: BaseException | None = None
             try:
@@ -520,12 +522,15 @@ class AMIClient:
                 reason = str(exc)
             except (OSError, RemoteProtocolError, AMIError, TimeoutError) as exc:
                 self.last_error = failure = exc
-                log.warning("AMI at %s: %s: %s", self.address, type(exc).__name__, exc)
                 reason = _why(exc)
+                level = logging.DEBUG if reason == said else logging.WARNING
+                log.log(level, "AMI at %s: %s: %s", self.address, type(exc).__name__, exc)
             self._drop_connection(reason)
             delay = self._backoff(attempt, failure)
             attempt += 1
-            log.info("AMI at %s: reconnecting in %.2f s (%s)", self.address, delay, reason)
+            level = logging.DEBUG if reason == said else logging.INFO
+            log.log(level, "AMI at %s: reconnecting in %.2f s (%s)", self.address, delay, reason)
+            said = "" if failure is None else reason
             await asyncio.sleep(delay)
 
     async def _session(self) -> bool:

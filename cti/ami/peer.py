@@ -291,6 +291,12 @@ class _Session:
         if name == self.expect:
             self.held.put_nowait(action)
             return
+        if name in self.peer.denied:
+            # 20-least-privilege.ami: the answer to an action outside the user's classes.
+            aid = action.action_id or ""
+            denied = (("Response", "Error"), ("ActionID", aid), ("Message", "Permission denied"))
+            await self.send(_msg(*denied))
+            return
         await self.send(synthesized_reply(action))
         if name == "logoff":
             self.close()
@@ -344,6 +350,8 @@ class ReplayPeer:
     waiting for the recorded client actions; their recorded answers are dropped.
     `username`/`secret`: what Login must carry; anything else gets 06's Authentication failed.
     `unanswered`: action names swallowed without a reply (to leave an action in flight).
+    `denied`: action names answered `Message: Permission denied`, as 20 shows for a user
+    without the action's class (e.g. our resync's CoreShowChannels under `ctiro`).
     """
 
     def __init__(
@@ -360,6 +368,7 @@ class ReplayPeer:
         secret: str = "ctisecret",
         seed: int = 0,
         unanswered: tuple[str, ...] = (),
+        denied: tuple[str, ...] = (),
     ) -> None:
         if isinstance(chunk, int) and chunk < 1:
             raise ValueError("chunk must be >= 1 byte")
@@ -375,6 +384,7 @@ class ReplayPeer:
         self.secret = secret
         self.seed = seed
         self.unanswered = {name.lower() for name in unanswered}
+        self.denied = {name.lower() for name in denied}
         self.connections = 0
         self.received: list[Action] = []
         self._server: asyncio.Server | None = None

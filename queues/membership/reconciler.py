@@ -82,6 +82,15 @@ class Reconciler:
         """Our view of one member, or None."""
         return next((m for m in self.actual.of_seat(seat) if m.queue == queue), None)
 
+    def pending(self) -> list[MemberAction]:
+        """What a pass would send now: the difference between the duties and our view."""
+        duties = self._duties()
+        return [
+            a
+            for a in plan(duties, self.actual.all(), self.interfaces)
+            if a.name != "QueueRemove" or a.seat in duties or not self._keep_seat(a.seat)
+        ]
+
     def on_event(self, event: Event) -> None:
         """Follow Asterisk's member events; wake when one leaves a seat off its duty."""
         if event.name not in _MEMBER_EVENTS and event.name != "QueueMemberRemoved":
@@ -135,12 +144,7 @@ class Reconciler:
             result = await self._ami.send("QueueStatus")
             self._hold_snapshot(getattr(result, "events", ()), taken_at)
             self._refresh = False
-        duties = self._duties()
-        actions = [
-            a
-            for a in plan(duties, self.actual.all(), self.interfaces)
-            if a.name != "QueueRemove" or a.seat in duties or not self._keep_seat(a.seat)
-        ]
+        actions = self.pending()
         self.passes += 1
         if not actions:
             self.errors = []
