@@ -88,6 +88,7 @@ class Membership:
 
     def __init__(self) -> None:
         self._members: dict[tuple[str, str], Member] = {}
+        self._by_seat: dict[str, dict[str, Member]] = {}  # seat -> queue -> member
         self._changed_at: dict[tuple[str, str], float] = {}  # removals kept as tombstones
 
     def put(self, member: Member, now: float = 0.0) -> Member | None:
@@ -95,21 +96,28 @@ class Membership:
         key = (member.queue, member.seat)
         previous = self._members.get(key)
         self._members[key] = member
+        self._by_seat.setdefault(member.seat, {})[member.queue] = member
         self._changed_at[key] = now
         return previous
 
     def remove(self, queue: str, seat: str, now: float = 0.0) -> Member | None:
         """Remove a member; returns it (None when it was not there)."""
         self._changed_at[(queue, seat)] = now
+        queues = self._by_seat.get(seat)
+        if queues is not None:
+            queues.pop(queue, None)
+            if not queues:
+                del self._by_seat[seat]
         return self._members.pop((queue, seat), None)
 
     def of_seat(self, seat: str) -> list[Member]:
         """The seat's memberships, by queue name."""
-        return sorted((m for m in self._members.values() if m.seat == seat), key=lambda m: m.queue)
+        queues = self._by_seat.get(seat)
+        return [queues[q] for q in sorted(queues)] if queues else []
 
     def seats(self) -> set[str]:
         """Every seat that is a member of some queue."""
-        return {m.seat for m in self._members.values()}
+        return set(self._by_seat)
 
     def all(self) -> list[Member]:
         """Every member, by queue then seat."""
@@ -127,6 +135,9 @@ class Membership:
             if key in self._members:
                 result[key] = self._members[key]
         self._members = result
+        self._by_seat = {}
+        for member in result.values():
+            self._by_seat.setdefault(member.seat, {})[member.queue] = member
         self._changed_at = {k: at for k, at in self._changed_at.items() if k in newer}
 
     def signature(self, seat: str) -> tuple[tuple[str, bool, str], ...]:
