@@ -124,6 +124,8 @@ async def test_paused_for_a_meal_reads_the_reason_in_each_language(
     await expect(page.locator("#duty-status")).to_have_text("일시정지: supervisor_hold")
     await stack.bus.publish("a07", duty("on_call", "after-call-work"))
     await expect(page.locator("#duty-status")).to_have_text("통화 중")
+    await stack.bus.publish("a07", duty("paused", "after-call-work"))
+    await expect(page.locator("#duty-status")).to_have_text("일시정지: 통화 후 처리")
 
 
 async def test_pause_menu_is_keyboard_operable_and_escape_closes_it(
@@ -139,6 +141,9 @@ async def test_pause_menu_is_keyboard_operable_and_escape_closes_it(
     reasons = page.locator("#pause-reasons button")
     await expect(reasons).to_have_text(["小休", "用餐", "培训", "会议"])
     await expect(reasons.first).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(reasons.nth(1)).to_be_focused()
+    await page.screenshot(path=shot("duty-pause-menu-keyboard-zh.png"))
     box = await reasons.first.bounding_box()
     assert box is not None and box["height"] >= 44  # a target a busy hand hits
     await page.keyboard.press("Escape")
@@ -237,6 +242,8 @@ async def test_each_retract_reason_reads_distinctly(
     await expect(notice).to_contain_text(text)
     await expect(notice).to_have_attribute("data-tone", tone)
     await expect(page.locator("#idle-view")).to_be_visible()
+    await page.click("#notice-close")
+    await expect(notice).to_be_hidden()
 
 
 @pytest.mark.parametrize("reason", ["abandoned", "caller_hung_up"])

@@ -457,7 +457,7 @@
     $("call-view").hidden = !call;
     $("notice").hidden = !notice;
     if (notice) {
-      setText("notice", t(notice.key, notice.vars));
+      setText("notice-text", t(notice.key, notice.vars));
       $("notice").dataset.tone = notice.tone || "neutral";
       $("notice").dataset.reason = notice.reason || "";
     }
@@ -526,6 +526,7 @@
 
   function reasonText(reason) {
     if (PAUSE_REASONS.includes(reason)) return t("reason_" + reason);
+    if (reason === "after-call-work") return t("duty_acw");
     return reason ? String(reason) : t("reason_none");
   }
 
@@ -889,6 +890,10 @@
       changeDuty("ready");
     });
     $("pause-btn").addEventListener("click", () => togglePauseMenu(!pauseMenuOpen));
+    $("notice-close").addEventListener("click", () => {
+      notice = null;
+      render();
+    });
     $("logout").addEventListener("click", logout);
     for (const b of document.querySelectorAll(".lang")) {
       b.addEventListener("click", () => {
