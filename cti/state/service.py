@@ -36,6 +36,8 @@ from cti.state.writer import CallLogWriter
 log = logging.getLogger(__name__)
 
 MAX_PENDING_WRITES: Final = 10_000
+# How often overdue decisions are made when no AMI event comes to make them.
+TICK_S: Final = 0.5
 _RETRIES: Final = 3
 REPLAY_INTERVAL_S: Final = 5.0
 
@@ -92,17 +94,31 @@ class StateService:
         self._writer = CallLogWriter(call_log, spool) if call_log is not None else None
         self._replay_interval_s = replay_interval_s
         self._clock = clock
+        # Events, resyncs and ticks carry out their messages one at a time, in order.
+        self._in_order = asyncio.Lock()
         self._contexts: dict[str, _CallContext] = {}
         self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
 
     async def on_event(self, event: Event) -> None:
         """Handle one AMI event (subscribe this to the AMI client)."""
-        await self._carry_out(self.tracker.handle(event, self._clock()))
+        async with self._in_order:
+            await self._carry_out(self.tracker.handle(event, self._clock()))
+
+    async def tick(self) -> None:
+        """End what waited too long for an event that did not come (see `CallTracker.tick`)."""
+        async with self._in_order:
+            await self._carry_out(self.tracker.tick(self._clock()))
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            await self.tick()
 
     async def on_resynced(self, resync: ResyncLike) -> None:
         """Rebuild from the QueueStatus/CoreShowChannels taken after a (re)connect."""
-        out = self.tracker.resync(resync.queue_status, resync.channels, resync.at.timestamp())
-        await self._carry_out(out)
+        async with self._in_order:
+            out = self.tracker.resync(resync.queue_status, resync.channels, resync.at.timestamp())
+            await self._carry_out(out)
         log.info(
             "state resynced: %d call(s), %d member(s)",
             len(self.tracker.calls),
@@ -183,6 +199,7 @@ class StateService:
         """
         async with asyncio.TaskGroup() as group:
             group.create_task(self._write_loop(), name="call-log-write")
+            group.create_task(self._tick_loop(), name="call-state-tick")
             if self._writer is not None and self._writer.spool is not None:
                 group.create_task(self._replay_loop(), name="call-log-replay")
 

@@ -177,6 +177,13 @@ class CallTracker:
             if call is not None:
                 call.touched_at = now
         # Any event tells the time: what waited too long for Asterisk's word ends now.
+        return out + self.tick(now)
+
+    def tick(self, now: float) -> list[Outgoing]:
+        """End what waited too long for Asterisk's word (a cancelled ring whose caller's fate
+        never came, a caller gone without AgentComplete): on a quiet system no event may come,
+        so the shell calls this every half second too."""
+        out: list[Outgoing] = []
         if self._undecided:
             out += self._decide_overdue(now)
         if self._caller_gone:

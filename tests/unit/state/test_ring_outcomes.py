@@ -300,3 +300,21 @@ def test_a_repeated_agent_called_or_agent_connect_pops_and_answers_once(traces_d
     ]
     [log] = records(out)
     assert log.record.rings == (RingResult("seat07", "agent-seat07", "answered"),)
+
+
+def test_a_cancelled_ring_is_decided_by_the_clock_when_no_event_comes() -> None:
+    # A quiet system: the agent leg was cancelled (09's DialEnd CANCEL) and then nothing at
+    # all arrives. The shell's tick must end the wait; no event is needed to tell the time.
+    events = recording_events(REC09)
+    cancel = next(
+        i for i, e in enumerate(events) if e.name == "DialEnd" and e.get("DialStatus") == "CANCEL"
+    )
+    tracker = CallTracker(Seats())
+    out: list[Outgoing] = []
+    for i, event in enumerate(events[: cancel + 1]):
+        out += tracker.handle(event, 1000.0 + i * 0.01)
+    assert [f for f in to_agents(out) if f[1] == "retract"] == []
+    at = 1000.0 + cancel * 0.01
+    assert tracker.tick(at + UNDECIDED_MAX_S / 2) == []
+    late = tracker.tick(at + UNDECIDED_MAX_S + 0.1)
+    assert [(a, kind) for a, kind, _ in to_agents(late)] == [("agent-seat05", "retract")]
