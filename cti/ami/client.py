@@ -523,6 +523,11 @@ class AMIClient:
             except (OSError, RemoteProtocolError, AMIError, TimeoutError) as exc:
                 self.last_error = failure = exc
                 reason = _why(exc)
+            except Exception as exc:
+                # A bug must not end the connection for good with no word: say it, go on.
+                log.exception("AMI at %s: the client failed; reconnecting", self.address)
+                self.last_error = failure = exc
+                reason = f"client error ({type(exc).__name__})"
                 level = logging.DEBUG if reason == said else logging.WARNING
                 log.log(level, "AMI at %s: %s: %s", self.address, type(exc).__name__, exc)
             self._drop_connection(reason)

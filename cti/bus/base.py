@@ -105,6 +105,10 @@ class Bus(Protocol):
 
     async def broadcast(self, message: Message) -> int: ...
 
+    async def problem(self) -> str | None:
+        """None while the bus can deliver; else why not, for /health (`redis: …`)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -86,5 +86,9 @@ class InProcessBus:
         finally:
             channel.subscribers.remove(sub)
 
+    async def problem(self) -> str | None:
+        """An in-process bus always delivers."""
+        return None
+
     async def close(self) -> None:
         """Nothing to release in process."""

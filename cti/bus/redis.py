@@ -78,6 +78,17 @@ class RedisBus:
         )
         return cls(aioredis.Redis(connection_pool=pool), prefix=prefix, **kwargs)
 
+    async def problem(self, within_s: float = 0.5) -> str | None:
+        """None when Redis answers a PING within `within_s`; else what went wrong."""
+        try:
+            async with asyncio.timeout(within_s):
+                await self._redis.ping()
+        except TimeoutError:
+            return f"redis: no answer in {within_s} s"
+        except (aioredis.RedisError, OSError) as exc:
+            return f"redis: unreachable ({type(exc).__name__})"
+        return None
+
     def _stream(self, agent_id: str) -> str:
         return f"{self._prefix}stream:{agent_id}"
 

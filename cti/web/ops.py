@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cti.web.keys import AMI, HUB, METRICS, SEATS, SETTINGS
+from cti.web.keys import AMI, BUS, HUB, METRICS, SEATS, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -16,12 +16,16 @@ async def health(request: web.Request) -> web.Response:
 
     `reasons` names each fault in words an operator can act on: `ami: down since …:
     connection refused`, `ami: down since …: permission denied for CoreShowChannels (needs
-    reporting)`. A load balancer or a monitor only needs the status code.
+    reporting)`, `redis: unreachable (ConnectionError)`. A load balancer or a monitor only
+    needs the status code.
     """
     app = request.app
     reasons = []
     if AMI in app and not app[AMI].link.live:
         reasons.append(app[AMI].link.describe())
+    bus_problem = await app[BUS].problem()
+    if bus_problem:
+        reasons.append(bus_problem)
     body = {
         "status": "unavailable" if reasons else "ok",
         "reasons": reasons,

@@ -19,10 +19,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from cti.ami import ReplayPeer
+from cti.bus.redis import RedisBus
 from cti.db import create_engine, upgrade
-from cti.settings import load_settings
-from cti.web import create_app
-from seats import SqlAgentAccounts
+from cti.settings import Settings, load_settings
+from cti.web import WebServices, create_app
+from seats import MemoryAgentAccounts, SeatDirectory, SqlAgentAccounts
+from tests.support.redis import REDIS_URL
 from tests.support.waiting import eventually
 
 PASSWORD = "pw-truth"
@@ -139,3 +141,38 @@ async def _next_of(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, 
         message: dict[str, Any] = await ws.receive_json(timeout=5)
         if message["type"] == kind:
             return message
+
+
+class _NoWrapups:
+    async def save_wrapup(self, call_id: str, agent: str, outcome: str, note: str) -> None:
+        raise LookupError(call_id)
+
+
+async def test_health_names_redis_when_it_is_gone(aiohttp_client: Any) -> None:
+    bus = RedisBus.from_url(f"redis://127.0.0.1:{_free_port()}/0")
+    services = WebServices(
+        accounts=MemoryAgentAccounts(), bus=bus, wrapups=_NoWrapups(), seats=SeatDirectory()
+    )
+    client = await aiohttp_client(create_app(Settings(), services))
+    try:
+        resp = await client.get("/health")
+        body = await resp.json()
+        assert resp.status == 503
+        assert body["reasons"] == ["redis: unreachable (ConnectionError)"]
+    finally:
+        await bus.close()
+
+
+@pytest.mark.redis
+async def test_health_is_ok_with_a_live_redis(aiohttp_client: Any) -> None:
+    bus = RedisBus.from_url(REDIS_URL, prefix="cti-test-health:")
+    services = WebServices(
+        accounts=MemoryAgentAccounts(), bus=bus, wrapups=_NoWrapups(), seats=SeatDirectory()
+    )
+    client = await aiohttp_client(create_app(Settings(), services))
+    try:
+        resp = await client.get("/health")
+        assert resp.status == 200
+        assert (await resp.json())["reasons"] == []
+    finally:
+        await bus.close()
