@@ -151,6 +151,20 @@ async def test_pause_menu_is_keyboard_operable_and_escape_closes_it(
     await expect(page.locator("#pause-btn")).to_be_focused()
 
 
+async def test_a_refused_pause_says_so_and_keeps_the_state(stack: Stack, page: Page) -> None:
+    # This stack has no duty service: the real route answers 409 not_on_duty.
+    await log_in(page, stack.url, "a07", "seat07")
+    await stack.bus.publish("a07", duty("ready"))
+    await page.click("#pause-btn")
+    async with page.expect_response("**/api/agent/pause") as answered:
+        await page.click("#pause-reasons button[data-reason=break]")
+    assert (await answered.value).status == 409
+    await expect(page.locator("#duty-error")).to_contain_text("状态未能更改")
+    await expect(page.locator("#duty-status")).to_have_text("就绪")
+    await expect(page.locator("#pause-reasons")).to_be_hidden()
+    await expect(page.locator("#pause-btn")).to_be_focused()
+
+
 async def test_telephone_system_unreachable_replaces_live_until_the_resync(
     stack: Stack, page: Page
 ) -> None:

@@ -411,6 +411,7 @@
     r.hidden = !resyncedAt || shown !== "live";
     if (resyncedAt) r.textContent = t("resynced_at", { t: hhmmss(resyncedAt) });
     $("pbx-banner").hidden = !session || pbx.status !== "down";
+    $("pbx-banner").title = pbx.reason || "";   // the server's words, for whoever fixes it
     renderPbxSince();
     // What the call view shows may be out of date; with the PBX down the red banner says so.
     $("stale").hidden = connState === "live";
@@ -592,11 +593,14 @@
     dutyError = null;
     renderDuty();
     const version = dutyVersion;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 10000);   // the buttons never stay stuck
     try {
       const resp = await fetch("/api/agent/" + action, {
         method: "POST",
         headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
         body: JSON.stringify(body || {}),
+        signal: abort.signal,
       });
       const data = await resp.json().catch(() => ({}));
       if (resp.ok && data.duty) {
@@ -611,6 +615,7 @@
     } catch (e) {
       dutyError = { key: "duty_failed", vars: { e: t("server_unreachable") } };
     }
+    clearTimeout(timer);
     dutyBusy = false;
     render();
   }
@@ -639,8 +644,8 @@
       });
       box.append(b);
     }
-    box.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") {
+    $("duty").addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && pauseMenuOpen) {
         togglePauseMenu(false);
         $("pause-btn").focus();
       }
