@@ -17,6 +17,8 @@ from queues import NotOnDuty as ServiceNotOnDuty
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+# How long an answer waits for the duty to be saved (the database is slow, not the rule).
+SAVE_WAIT_S = 2.0
 
 
 def _service(request: web.Request) -> MembershipService:
@@ -51,6 +53,7 @@ async def pause(request: web.Request) -> web.Response:
         raise BadRequest(str(exc), field="reason") from None
     except ServiceNotOnDuty as exc:
         raise NotOnDuty(str(exc)) from None
+    await duties.drained(timeout_s=SAVE_WAIT_S)  # a pause answered 200 is a pause saved
     log.info("pause: agent=%s seat=%s reason=%s", session.agent, duty.seat, reason)
     return web.json_response({"ok": True, "duty": duties.view(duty)})
 
@@ -66,5 +69,6 @@ async def ready(request: web.Request) -> web.Response:
         duty = duties.ready(session.agent)
     except ServiceNotOnDuty as exc:
         raise NotOnDuty(str(exc)) from None
+    await duties.drained(timeout_s=SAVE_WAIT_S)
     log.info("ready: agent=%s seat=%s", session.agent, duty.seat)
     return web.json_response({"ok": True, "duty": duties.view(duty)})

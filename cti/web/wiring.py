@@ -123,6 +123,7 @@ async def run_services(app: web.Application) -> AsyncIterator[None]:
         # No event comes in any more: write what is queued (a call that ended just before
         # SIGTERM), so its row is there when the agent saves the wrap-up after a restart.
         await state.drain()
+        await duty.drained(timeout_s=5.0)  # the last pause or logout is saved, not lost
         for task in tasks:
             task.remove_done_callback(_fail_loudly)
         await asyncio.gather(*(stop_task(task) for task in tasks))

@@ -123,9 +123,15 @@ class MembershipService:
             group.create_task(self._expire_acw(), name="acw-timers")
             group.create_task(self._drain(), name="duty-outbox")
 
-    async def drained(self) -> None:
-        """Wait until every queued save and message is done (tests, shutdown)."""
-        await self._outbox.join()
+    async def drained(self, timeout_s: float | None = None) -> bool:
+        """Wait until every queued save and message is done; False if `timeout_s` passed."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._outbox.join()
+        except TimeoutError:
+            log.error("duty: %d save(s)/message(s) not done in time", self._outbox.qsize())
+            return False
+        return True
 
     # -- what agents do --------------------------------------------------------------------
 
