@@ -369,3 +369,24 @@ async def test_a_saved_wrapup_cannot_be_sent_twice(
     await save.click()
     await expect(page.locator("#wrapup-result")).to_have_text("已保存")
     await expect(save).to_be_disabled()
+
+
+async def test_saving_one_wrapup_brings_up_the_other_still_unsaved(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await _pop(stack, "old-1", "05356891234", "刘")
+    await stack.bus.publish(
+        "a07", {"type": "answered", "call_id": "old-1", "queue": "q-zh", "waited_s": 3, "ring_s": 1}
+    )
+    await stack.bus.publish(
+        "a07", {"type": "completed", "call_id": "old-1", "talk_s": 40, "hung_up_by": "caller"}
+    )
+    await expect(page.locator("#wrapup-call")).to_contain_text("刘")
+    await _completed_call(stack, traces_dir)  # a second call, ended: its form is on screen
+    await expect(page.locator("#wrapup-call")).to_contain_text("张先生")
+    await page.click("#wrapup-save")
+    await expect(page.locator("#notice")).to_contain_text("已保存 张先生 的通话小结")
+    await expect(page.locator("#wrapup")).to_be_visible()
+    await expect(page.locator("#wrapup-call")).to_contain_text("刘")
+    await expect(page.locator("#wrapup-save")).to_be_enabled()

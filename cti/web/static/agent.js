@@ -780,17 +780,17 @@
     }
   }
 
-  // The call whose wrap-up the form holds: the one on screen once it has ended (saved or
-  // not), else the oldest ended call whose wrap-up is not saved yet. A new pop never takes the
-  // form away: it stays beside the ringing call until it is saved.
+  // The call whose wrap-up the form holds: the one on screen once it has ended, unless it is
+  // saved and another still waits; else the oldest ended call whose wrap-up is not saved. A
+  // new pop never takes the form away: it stays beside the ringing call until it is saved.
   function wrapupCallId() {
-    const current = currentId ? calls.get(currentId) : null;
-    if (current && current.status === "completed") return currentId;
-    let best = null;
+    let oldest = null;
     for (const [id, c] of calls) {
-      if (c.status === "completed" && !c.wrapped && (!best || c.at < calls.get(best).at)) best = id;
+      if (c.status === "completed" && !c.wrapped && (!oldest || c.at < calls.get(oldest).at)) oldest = id;
     }
-    return best;
+    const current = currentId ? calls.get(currentId) : null;
+    if (current && current.status === "completed" && (!current.wrapped || !oldest)) return currentId;
+    return oldest;
   }
 
   function wrapupCall() {
@@ -871,10 +871,10 @@
       call.wrapupResult = { key: "save_failed", vars: { e: String(e) } };
     }
     call.saving = false;
-    if (call.wrapped && call.pop.call_id !== currentId) {
-      // The form goes (another call is on screen): say where the wrap-up went.
+    if (call.wrapped && wrapupCallId() !== call.pop.call_id) {
+      // The form goes, or moves on to another call's wrap-up: say where this one went.
       notice = savedNotice(call);
-      if ($("wrapup").contains(document.activeElement)) $("call-view").focus();
+      if (!wrapupCallId() && $("wrapup").contains(document.activeElement)) $("call-view").focus();
     }
     render();
   }
