@@ -225,14 +225,19 @@ async def test_a_page_that_connects_during_an_outage_says_so_at_once(
 
 
 async def test_the_pages_own_reconnect_is_not_told_as_the_pbx(stack: Stack, page: Page) -> None:
+    await page.clock.install()
     await log_in(page, stack.url, "a07", "seat07")
     await stack.bus.publish("a07", duty("ready"))
     await expect(page.locator("#duty")).to_be_visible()
-    await page.clock.install()
+    now_ms = await page.evaluate("Date.now()")
+    await page.clock.pause_at(datetime.fromtimestamp(now_ms / 1000 + 1, tz=UTC))  # no retry
     await stack.app[HUB].close_all(CLOSE_GOING_AWAY, "test restart")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
     await expect(page.locator("#pbx-banner")).to_be_hidden()
     await expect(page.locator("#conn-text")).to_have_text("重新连接中…")
+    await expect(page.locator("#stale")).to_be_hidden()  # no call on screen: nothing stale
+    await page.clock.resume()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
 
 
 RETRACTS = [
