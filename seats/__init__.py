@@ -3,6 +3,7 @@
 from seats.accounts import (
     LANGUAGES,
     LEVELS,
+    ROLES,
     AccountError,
     AgentAccounts,
     AgentProfile,
@@ -22,6 +23,7 @@ from seats.store import SqlAgentAccounts
 __all__ = [
     "LANGUAGES",
     "LEVELS",
+    "ROLES",
     "AccountError",
     "Agent",
     "AgentAccounts",

@@ -14,6 +14,9 @@ LANGUAGES = ("zh", "en", "ko")
 # How well an agent speaks a language, and the queue penalty that follows from it: Asterisk
 # rings members with the lowest penalty first.
 LEVELS: dict[str, int] = {"native": 0, "fluent": 1, "basic": 2}
+# What an account may do: take calls (every account), and for supervisors also watch the
+# room (the wallboard) and the callback list of every agent.
+ROLES = ("agent", "supervisor")
 _AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -50,6 +53,12 @@ class AgentProfile:
     languages: tuple[str, ...]
     home_seat: str | None = None
     skills: tuple[LanguageSkill, ...] = ()
+    role: str = "agent"  # one of ROLES
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Whether the account may open the wallboard."""
+        return self.role == "supervisor"
 
     def __post_init__(self) -> None:
         if not self.skills:
@@ -103,17 +112,24 @@ def check_agent_id(agent_id: str) -> str:
 
 
 def new_profile(
-    agent_id: str, name: str, languages: str | Iterable[str], home_seat: str | None = None
+    agent_id: str,
+    name: str,
+    languages: str | Iterable[str],
+    home_seat: str | None = None,
+    role: str = "agent",
 ) -> AgentProfile:
     """The profile of an account being created or changed; raises AccountError when a field
-    is invalid (bad id, unknown language, empty name)."""
+    is invalid (bad id, unknown language, empty name, unknown role)."""
     skills = parse_skills(languages)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
     profile = AgentProfile(
         check_agent_id(agent_id),
         name.strip(),
         tuple(s.language for s in skills),
         home_seat,
         skills,
+        role,
     )
     if not profile.name:
         raise AccountError("name must not be empty")
@@ -145,9 +161,10 @@ class MemoryAgentAccounts:
         languages: str | Iterable[str],
         password: str,
         home_seat: str | None = None,
+        role: str = "agent",
     ) -> None:
         """Create or replace an account (the password is hashed at once)."""
-        profile = new_profile(agent_id, name, languages, home_seat)
+        profile = new_profile(agent_id, name, languages, home_seat, role)
         self._agents[agent_id] = (profile, hash_password(password))
 
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:

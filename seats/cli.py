@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from cti.db import create_engine, upgrade
-from seats.accounts import AccountError
+from seats.accounts import ROLES, AccountError
 from seats.interfaces import seat_of_interface
 from seats.store import SqlAgentAccounts
 
@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         "(native/fluent/basic = queue penalty 0/1/2; default: first native, others fluent)",
     )
     add.add_argument("--seat", help="home seat (seat07), used when the login names none")
+    add.add_argument(
+        "--role",
+        choices=ROLES,
+        default="agent",
+        help="agent (default) or supervisor (may also open the wallboard)",
+    )
     add.add_argument("--url", help="database URL (default: settings' database_url)")
     add.set_defaults(func=_cmd_add)
 
@@ -58,22 +64,30 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if len(password) < 6:
             raise AccountError("the password must have at least 6 characters")
         profile, created = asyncio.run(
-            _add(url, args.id, args.name, args.languages, password, seat)
+            _add(url, args.id, args.name, args.languages, password, seat, args.role)
         )
     except AccountError as exc:
         print(f"cti agent add: {exc}", file=sys.stderr)
         return 2
     verb = "created" if created else "updated"
-    print(f"agent {profile.id} {verb}: {profile.name} ({','.join(profile.languages)})")
+    languages = ",".join(profile.languages)
+    print(f"agent {profile.id} {verb}: {profile.name} ({languages}, {profile.role})")
     return 0
 
 
 async def _add(
-    url: str, agent_id: str, name: str, languages: str, password: str, seat: str | None
+    url: str,
+    agent_id: str,
+    name: str,
+    languages: str,
+    password: str,
+    seat: str | None,
+    role: str = "agent",
 ) -> Any:
     engine = create_engine(url)
     try:
         await upgrade(engine, "head")
-        return await SqlAgentAccounts(engine).add(agent_id, name, languages, password, seat)
+        accounts = SqlAgentAccounts(engine)
+        return await accounts.add(agent_id, name, languages, password, seat, role)
     finally:
         await engine.dispose()

@@ -23,6 +23,8 @@ class Agent(Base):
     languages: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     home_seat: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # `agent` or `supervisor` (seats.accounts.ROLES): a supervisor may open the wallboard.
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -15,7 +15,8 @@ from seats.passwords import hash_password, needs_rehash, verify_password
 
 def _profile(row: Agent) -> AgentProfile:
     skills = parse_skills(row.languages)
-    return AgentProfile(row.id, row.name, tuple(s.language for s in skills), row.home_seat, skills)
+    languages = tuple(s.language for s in skills)
+    return AgentProfile(row.id, row.name, languages, row.home_seat, skills, row.role)
 
 
 class SqlAgentAccounts:
@@ -31,9 +32,10 @@ class SqlAgentAccounts:
         languages: str | Iterable[str],
         password: str,
         home_seat: str | None = None,
+        role: str = "agent",
     ) -> tuple[AgentProfile, bool]:
-        """Create the account, or update name/languages/password; True when it was new."""
-        profile = new_profile(agent_id, name, languages, home_seat)
+        """Create the account, or update name/languages/password/role; True when it was new."""
+        profile = new_profile(agent_id, name, languages, home_seat, role)
         password_hash = hash_password(password)
         async with self._sessions.begin() as session:
             row = await session.get(Agent, profile.id)
@@ -45,6 +47,7 @@ class SqlAgentAccounts:
             row.languages = ",".join(str(skill) for skill in profile.skills)
             row.password_hash = password_hash
             row.home_seat = home_seat
+            row.role = profile.role
             row.active = True
         return profile, created
 

@@ -74,3 +74,24 @@ async def test_updating_an_agent_changes_the_password(tmp_path: Path) -> None:
         assert profile is not None and profile.languages == ("ko", "zh")
     finally:
         await engine.dispose()
+
+
+async def test_agent_add_with_role_supervisor_is_a_supervisor_and_agents_stay_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cti.sqlite3'}"
+    sup = ["agent", "add", "s01", "--name", "王组长", "--languages", "zh", "--role", "supervisor"]
+    code = await asyncio.to_thread(_run_cli, [*sup, "--url", url], "s3cret-pw\n", monkeypatch)
+    assert code == 0
+    assert "supervisor" in capsys.readouterr().out
+    agent = ["agent", "add", "a07", "--name", "李娜", "--languages", "zh", "--url", url]
+    assert await asyncio.to_thread(_run_cli, agent, "s3cret-pw\n", monkeypatch) == 0
+    engine = create_engine(url)
+    try:
+        accounts = SqlAgentAccounts(engine)
+        supervisor = await accounts.authenticate("s01", "s3cret-pw")
+        plain = await accounts.get("a07")
+        assert supervisor is not None and supervisor.is_supervisor
+        assert plain is not None and plain.role == "agent" and not plain.is_supervisor
+    finally:
+        await engine.dispose()

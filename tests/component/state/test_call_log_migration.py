@@ -22,7 +22,7 @@ def _tables(sync_conn: sa.Connection) -> set[str]:
 async def test_migration_creates_the_call_log_the_model_describes(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
-        await upgrade(engine)
+        await upgrade(engine, "0005_call_log_rings")  # later revisions leave call_log alone
         assert await current_revision(engine) == "0005_call_log_rings"
         async with engine.connect() as conn:
             columns = await conn.run_sync(_columns)
