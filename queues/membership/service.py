@@ -95,6 +95,7 @@ class MembershipService:
         self._duties: dict[str, SeatDuty] = {}
         self._outbox: asyncio.Queue[Job] = asyncio.Queue()
         self._timers = asyncio.Event()
+        self._to_publish: set[str] = set()
         self.pbx = LinkState(False, datetime.now(UTC), "not connected yet")
         self.reconciler = Reconciler(
             ami,
@@ -317,8 +318,18 @@ class MembershipService:
         self._later(lambda: self._store.log_period(duty, now))
 
     def _publish(self, duty: SeatDuty) -> None:
-        message = {"type": "duty", **self.view(duty)}
-        self._later(lambda: self._publisher.publish(duty.agent, message))
+        # Coalesced: a burst of changes to one seat (a restart re-adding three queues, each
+        # confirmed by an event) is one message with the latest state, not six.
+        if not self._to_publish:
+            self._later(self._publish_pending)
+        self._to_publish.add(duty.seat)
+
+    async def _publish_pending(self) -> None:
+        seats, self._to_publish = self._to_publish, set()
+        for seat in sorted(seats):
+            duty = self._duties.get(seat)
+            if duty is not None:
+                await self._publisher.publish(duty.agent, {"type": "duty", **self.view(duty)})
 
     def _seat_changed(self, seat: str) -> None:
         duty = self._duties.get(seat)
