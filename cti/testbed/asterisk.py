@@ -18,7 +18,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,8 +167,18 @@ def pjsip_seats(config: Path = RECORDING_CONFIG) -> list[str]:
     return sorted(set(re.findall(r"contact\s*=\s*sip:(seat\d+)@", text)))
 
 
-def write_config(target: Path, ports: Ports, source: Path = RECORDING_CONFIG) -> Path:
-    """Copy `source` into `target` with the test's ports and a quiet module list."""
+def write_config(
+    target: Path,
+    ports: Ports,
+    source: Path = RECORDING_CONFIG,
+    *,
+    static_members: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
+    """Copy `source` into `target` with the test's ports and a quiet module list.
+
+    `static_members` (queue -> seats) adds `member => Local/<seat>@agents/n` lines to
+    queues.conf: members the CTI server leaves alone (benchmarks use them).
+    """
     target.mkdir(parents=True, exist_ok=True)
     for conf in source.glob("*.conf"):
         shutil.copy(conf, target / conf.name)
@@ -205,6 +215,14 @@ def write_config(target: Path, ports: Ports, source: Path = RECORDING_CONFIG) ->
     )
     _rewritten(n, "extensions.conf AGI URL")
     (target / "extensions.conf").write_text(extensions + SEATS_CONTEXT)
+
+    if static_members:
+        queues = (target / "queues.conf").read_text()
+        for queue, seats in static_members.items():
+            lines = "".join(f"member => Local/{s}@agents/n,0,{s}\n" for s in seats)
+            queues, n = re.subn(rf"(?m)^\[{re.escape(queue)}\]\n", f"[{queue}]\n{lines}", queues)
+            _rewritten(n, f"queues.conf [{queue}]")
+        (target / "queues.conf").write_text(queues)
 
     (target / "modules.conf").write_text(MODULES)
     for name, text in QUIET_CORE_CONFIGS.items():

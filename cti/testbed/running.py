@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -31,8 +31,10 @@ class RunningAsterisk:
         rate_per_hour: float = 0.0,
         talk: tuple[float, float] = (15.0, 45.0),
         seed: int = 1,
+        static_members: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.static_members = static_members
         self.caller_ids = tuple(caller_ids)
         self.rate_per_hour = rate_per_hour
         self.talk = talk
@@ -57,7 +59,8 @@ class RunningAsterisk:
         conf = self.workdir / "conf"
         shutil.rmtree(conf, ignore_errors=True)
         ports = Ports.allocate(pjsip_seats())
-        asterisk = Asterisk(self.workdir / "run", write_config(conf, ports), ports)
+        confdir = write_config(conf, ports, static_members=self.static_members)
+        asterisk = Asterisk(self.workdir / "run", confdir, ports)
         await asyncio.to_thread(asterisk.stop)  # one left over by a killed run
         await asyncio.to_thread(asterisk.start)
         self.asterisk = asterisk

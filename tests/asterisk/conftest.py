@@ -244,6 +244,7 @@ class AgentConsole:
 
     agent: str
     seat: str
+    token: str
     ws: ClientWebSocketResponse
     messages: list[dict[str, Any]] = field(default_factory=list)
     reader: asyncio.Task[None] | None = None
@@ -310,10 +311,19 @@ class Cti:
         ws = await self.client.ws_connect(
             f"/ws/agent?token={body['token']}&last_seq={body['last_seq']}"
         )
-        console = AgentConsole(agent, seat, ws)
+        console = AgentConsole(agent, seat, body["token"], ws)
         console.reader = asyncio.create_task(console.read(), name=f"ws-{agent}")
         self.consoles.append(console)
         return console
+
+    async def wrapup(self, console: AgentConsole, call_id: str, outcome: str = "resolved") -> None:
+        """Save the agent's wrap-up of a completed call (ends after-call work)."""
+        resp = await self.client.post(
+            f"/api/calls/{call_id}/wrapup",
+            json={"outcome": outcome, "note": ""},
+            headers={"Authorization": f"Bearer {console.token}"},
+        )
+        assert resp.status == 200, await resp.text()
 
     async def health(self) -> tuple[int, dict[str, Any]]:
         """GET /health: status and body."""
