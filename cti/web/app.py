@@ -53,7 +53,7 @@ def create_app(
 
     With `services` the app uses them as given (their owner starts and stops them). Without,
     the app builds and owns the real ones in its cleanup context (database, bus, AMI client,
-    state machine, locator) — see `cti.web.wiring`.
+    state machine, locator) — see `cti.server`, the composition root.
     """
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     metrics = WebMetrics()
@@ -68,9 +68,9 @@ def create_app(
         app[WRAPUPS] = services.wrapups
         app[SEATS] = services.seats
     else:
-        from cti.web.wiring import run_services  # imports the whole server: only when serving
+        from cti.server import add_services  # imports the whole server: only when serving
 
-        app.cleanup_ctx.append(run_services)
+        add_services(app)
     app.on_startup.append(_close_ended_sessions)  # after cleanup_ctx set the real SESSIONS
     app.on_shutdown.append(_close_sockets)
     for table in (

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.ami import AMIClient
 from cti.bus import Bus
 from cti.settings import Settings
+from cti.state import StateService
 from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
@@ -41,3 +43,5 @@ METRICS = web.AppKey("metrics", WebMetrics)
 LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services
 AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)
 DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work
+ENGINE = web.AppKey("engine", AsyncEngine)  # the database, when the app owns its services
+STATE = web.AppKey("state", StateService)  # the call tracker's shell (pops, call log)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from cti.web.wiring import _restarting
+from cti.server import _restarting
 
 
 async def _run_until(factory: Callable[[], Awaitable[None]], reached: asyncio.Event) -> None:
@@ -37,7 +37,7 @@ async def test_background_task_that_raises_is_logged_and_restarted(
         second_run.set()
         await asyncio.Event().wait()
 
-    with caplog.at_level(logging.ERROR, logger="cti.web.wiring"):
+    with caplog.at_level(logging.ERROR, logger="cti.server"):
         await _run_until(flaky, second_run)
     assert runs == 2
     failures = [r for r in caplog.records if "registry-watch failed" in r.getMessage()]
@@ -58,7 +58,7 @@ async def test_background_task_that_returns_is_logged_and_restarted(
             third_run.set()
             await asyncio.Event().wait()
 
-    with caplog.at_level(logging.ERROR, logger="cti.web.wiring"):
+    with caplog.at_level(logging.ERROR, logger="cti.server"):
         await _run_until(returns_early, third_run)
     ended = [r for r in caplog.records if "registry-watch ended" in r.getMessage()]
     assert len(ended) == 2

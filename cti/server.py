@@ -1,0 +1,223 @@
+"""The composition root of `cti serve`: every resource started by its own cleanup context.
+
+`add_services(app)` appends, in start order: the database (migrated), the bus, the seat
+directory and sessions, the registry index (and its watch for other processes' changes), the
+call state (tracker, call log writer), then the PBX link (the duty service and the AMI
+client feeding both). aiohttp runs them in order and stops them in reverse; when one fails
+to start, those before it are stopped, so nothing is left half-open. Each publishes what it
+built on a typed `AppKey` (`cti.web.keys`) for the routes and for the contexts after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cti import stop_task
+from cti.ami import AMIClient
+from cti.bus import make_bus
+from cti.db import create_engine, sqlite_path, upgrade
+from cti.state import CallLog, CallLogSpool, CallTracker, StateService
+from cti.web.keys import (
+    ACCOUNTS,
+    AMI,
+    BUS,
+    DUTY,
+    ENGINE,
+    LOCATOR,
+    SEATS,
+    SESSIONS,
+    SETTINGS,
+    STATE,
+    WRAPUPS,
+)
+from cti.web.redis_shared import open_seats_and_sessions
+from locator import Locator
+from queues import MemberInterfaces, MembershipService, SqlDutyStore
+from seats import SqlAgentAccounts
+
+log = logging.getLogger(__name__)
+
+Context = Callable[[web.Application], AsyncIterator[None]]
+
+
+def add_services(app: web.Application) -> None:
+    """Make `app` build, own and stop the real services (see the module docstring)."""
+    app.cleanup_ctx.extend((database, bus, seats_and_sessions, registry, call_state, pbx))
+
+
+def _fail_loudly(task: asyncio.Task[Any]) -> None:
+    """A background task that ends by itself takes the service down, never silently."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    log.critical("background task %s ended (%r): stopping the server", task.get_name(), exc)
+    # run_app turns SIGTERM into a graceful shutdown; an exception raised here would only
+    # be logged by the loop and the server would go on half-alive.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _owned(coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+    async def run() -> None:
+        await coro
+
+    task = asyncio.create_task(run(), name=name)
+    task.add_done_callback(_fail_loudly)
+    return task
+
+
+async def _stop(task: asyncio.Task[Any]) -> None:
+    task.remove_done_callback(_fail_loudly)
+    await stop_task(task)
+
+
+def _restarting(
+    factory: Callable[[], Awaitable[Any]], name: str, *, pause_s: float = 1.0
+) -> asyncio.Task[Any]:
+    """Run `factory()` as an owned task; when it raises or returns, log it and start it again.
+
+    For work whose loss would go unnoticed (an index that silently stops following the
+    database) but which the server can live without for a moment.
+    """
+
+    async def run() -> None:
+        while True:
+            try:
+                await factory()
+            except Exception:
+                log.exception("background task %s failed; restarting in %.1f s", name, pause_s)
+            else:
+                log.error("background task %s ended; restarting in %.1f s", name, pause_s)
+            await asyncio.sleep(pause_s)
+
+    task = asyncio.create_task(run(), name=name)
+    task.add_done_callback(_fail_loudly)  # only if the restart loop itself breaks
+    return task
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    """The engine, migrated to head, and the agent accounts on it."""
+    engine = create_engine(app[SETTINGS].database_url)
+    try:
+        await upgrade(engine, "head")
+        app[ENGINE] = engine
+        app[ACCOUNTS] = SqlAgentAccounts(engine)
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def bus(app: web.Application) -> AsyncIterator[None]:
+    """The agents' message bus: in process, or Redis streams with `redis_url`."""
+    made = make_bus(app[SETTINGS])
+    app[BUS] = made
+    try:
+        yield
+    finally:
+        await made.close()
+
+
+async def seats_and_sessions(app: web.Application) -> AsyncIterator[None]:
+    """Who sits where and the login sessions (Redis-shared with `redis_url`)."""
+    seats, sessions = await open_seats_and_sessions(app[SETTINGS])
+    app[SEATS] = seats
+    app[SESSIONS] = sessions
+    try:
+        yield
+    finally:
+        await sessions.close()
+        await seats.close()
+
+
+async def registry(app: web.Application) -> AsyncIterator[None]:
+    """The residents' in-memory index, following other processes' imports."""
+    settings = app[SETTINGS]
+    locator = await Locator.open(app[ENGINE], settings.locator)
+    app[LOCATOR] = locator
+    interval_s = settings.locator.refresh_interval_s
+    # Another process's `cti registry import` reaches the index within one interval.
+    watch = _restarting(lambda: locator.watch(interval_s), "registry-watch")
+    try:
+        yield
+    finally:
+        await _stop(watch)
+        await locator.close()
+
+
+async def call_state(app: web.Application) -> AsyncIterator[None]:
+    """The call tracker and its shell: pops, the call log and the audit, written off the
+    hot path; on stop, what is queued is written (or spooled) before the database closes."""
+    settings = app[SETTINGS]
+    # Calls the database cannot take yet (down, restarting) wait on disk, replayed when it
+    # is back: beside a SQLite file, else in var/ as the default SQLite file is.
+    db_file = sqlite_path(settings.database_url)
+    spool = CallLogSpool((db_file.parent if db_file else Path("var")) / "call-log-spool.jsonl")
+    engine = app[ENGINE]
+    state = StateService(
+        CallTracker(app[SEATS]), app[BUS], app[LOCATOR], CallLog(engine), spool=spool
+    )
+    app[STATE] = state
+    app[WRAPUPS] = state
+    writer = _owned(state.run(), "state-writer")
+    try:
+        yield
+    finally:
+        # No event comes in any more (the PBX link stopped first): write what is queued (a
+        # call that ended just before SIGTERM), so its row is there for the wrap-up.
+        await state.drain()
+        await _stop(writer)
+
+
+async def pbx(app: web.Application) -> AsyncIterator[None]:
+    """The AMI client and the duty service: who takes calls, driven and watched."""
+    settings = app[SETTINGS]
+    ami = AMIClient(settings.ami)
+    duty = _duty_service(app, ami)
+    seats = app[SEATS]
+    for restored in await duty.restore():
+        # A restart of this server keeps who sits where: pops reach them before they log in
+        # again (their old page is asked to, its token having died with the process).
+        if seats.agent_at(restored.seat) is None:
+            await seats.claim(restored.agent, restored.seat)
+    app[AMI] = ami
+    app[DUTY] = duty
+    runner = _owned(duty.run(), "duty")
+    state = app[STATE]
+    # The state service first: a call's pop is never behind its after-call-work pause.
+    ami.subscribe(state.on_event)
+    ami.subscribe(duty.on_event)
+    ami.on_resynced(state.on_resynced)
+    ami.on_resynced(duty.on_resynced)
+    ami.on_link(duty.on_link)
+    await ami.start()
+    log.info(
+        "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port
+    )
+    try:
+        yield
+    finally:
+        await ami.stop()
+        await duty.drained(timeout_s=5.0)  # the last pause or logout is saved, not lost
+        await _stop(runner)
+
+
+def _duty_service(app: web.Application, ami: AMIClient) -> MembershipService:
+    members = app[SETTINGS].members
+    seats = app[SEATS]
+    return MembershipService(
+        ami,
+        app[BUS],
+        SqlDutyStore(app[ENGINE]),
+        interfaces=MemberInterfaces(members.interface, members.state_interface),
+        acw_timeout_s=members.acw_timeout_s,
+        retry_s=members.retry_s,
+        # With several nodes, a seat logged in through another node is that node's to drive.
+        keep_seat=lambda seat: seats.agent_at(seat) is not None,
+    )
