@@ -30,7 +30,7 @@ class AMISettings(BaseModel):
     # A Ping a second, and silence for ping_timeout_s after it, is a dead connection: the
     # agents are told "telephone system unreachable" within about 2 s of a half-open link.
     ping_interval_s: float = Field(default=1.0, gt=0)
-    ping_timeout_s: float = Field(default=1.5, gt=0)
+    ping_timeout_s: float = Field(default=1.0, gt=0)
     # Reconnect: a refused connection is retried every 0.1-0.25 s (it costs nothing, and
     # the server is back within a second of Asterisk); other failures back off from
     # backoff_min_s to backoff_max_s with jitter; a refused login or a denied action (a
