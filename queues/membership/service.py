@@ -278,12 +278,13 @@ class MembershipService:
             self._put(replace(duty, calls=tuple(calls)), now)
             return
         if self._acw_timeout_s <= 0:
-            self._put(duty.moved("ready", now), now)
+            self._put(replace(duty.moved("ready", now), calls=()), now)
             return
         acw = replace(
             duty.moved("after_call_work", now),
             acw_until=now + self._acw_timeout_s,
             acw_call_id=call_id or None,
+            calls=(),
         )
         self._put(acw, now)
 

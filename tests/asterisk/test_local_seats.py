@@ -200,12 +200,6 @@ async def test_caller_hanging_up_mid_talk_completes_with_hung_up_by_caller(
     assert completed["hung_up_by"] == "caller"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queues/membership/service.py _call_ended: the ready/after-call-work branch keeps "
-    "the ended call's id in SeatDuty.calls (the updated `calls` list is dropped), so after "
-    "the seat's second call the duty stays on_call and the member stays paused: no third call",
-)
 async def test_an_agent_takes_call_after_call_saving_each_wrapup(pbx: Pbx, cti: Cti) -> None:
     agent = await cti.login("a08", "seat08")
     await on_queue(agent, "q-zh")

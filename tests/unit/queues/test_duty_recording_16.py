@@ -106,3 +106,25 @@ async def test_the_duty_service_follows_16_and_repairs_only_what_was_changed_fro
         ("QueueAdd", "q-en", "seat07", acw),
         ("QueueAdd", "q-zh", "seat08", {"Paused": "true", "Reason": "break"}),
     ]
+
+
+async def test_call_after_call_each_ends_in_after_call_work_then_ready(traces_dir: Path) -> None:
+    # Found on real Asterisk (tests/asterisk): the ended call's id stayed on the duty, so
+    # the seat's second call never ended and the seat stayed paused. 16's call, three times.
+    service = MembershipService(
+        Silent(),
+        Nowhere(),
+        MemoryDutyStore(),
+        interfaces=MemberInterfaces("Local/{seat}@agents/n"),
+    )
+    service.login("a07", "seat07", parse_skills("zh,en"))
+    call = [e for e in live_events(traces_dir) if e.name in ("AgentConnect", "AgentComplete")]
+    for _ in range(3):
+        for event in call:
+            service.on_event(event)
+        duty = service.duty_of("a07")
+        assert duty is not None
+        assert (duty.status, duty.calls) == ("after_call_work", ())
+        service.wrapup_saved("a07", "1796046468.5")
+        duty = service.duty_of("a07")
+        assert duty is not None and duty.status == "ready"
