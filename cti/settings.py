@@ -70,6 +70,13 @@ class HTTPSettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class IVRSettings(BaseModel):
+    """The FastAGI language menu: `agi://HOST:PORT/language-menu` in the dialplan."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=4573, ge=0, le=65535)  # 0: any free port (tests)
+
+
 class LocatorSettings(BaseModel):
     """Caller-ID normalisation (home region and area code) and the index refresh interval."""
 
@@ -90,6 +97,7 @@ class Settings(BaseSettings):
 
     ami: AMISettings = AMISettings()
     http: HTTPSettings = HTTPSettings()
+    ivr: IVRSettings = IVRSettings()
     locator: LocatorSettings = LocatorSettings()
     members: MembersSettings = MembersSettings()
     database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"

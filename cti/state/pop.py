@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cti.state.outgoing import PopDue
-from cti.state.ports import MatchLike, ResidentCardLike
+from cti.state.ports import IvrLearntLike, MatchLike, ResidentCardLike
 
 
 def _resident(card: ResidentCardLike) -> dict[str, Any]:
@@ -22,8 +22,20 @@ def _resident(card: ResidentCardLike) -> dict[str, Any]:
     }
 
 
-def pop_message(due: PopDue, match: MatchLike | None) -> dict[str, Any]:
-    """The `pop` for `due`; without a locator (or a match) the caller is "unknown"."""
+def _ivr(learnt: IvrLearntLike) -> dict[str, Any]:
+    return {
+        "language": learnt.language,
+        "how": learnt.how,
+        "emergency": learnt.emergency,
+        "recognised": learnt.recognised,
+    }
+
+
+def pop_message(
+    due: PopDue, match: MatchLike | None, ivr: IvrLearntLike | None = None
+) -> dict[str, Any]:
+    """The `pop` for `due`; without a locator (or a match) the caller is "unknown"; `ivr` is
+    what the language menu learnt (null when the call did not come through it)."""
     caller: dict[str, Any] = {
         "number": due.caller_number,
         "normalized": None,
@@ -45,4 +57,5 @@ def pop_message(due: PopDue, match: MatchLike | None) -> dict[str, Any]:
         "caller": caller,
         "residents": residents,
         "waited_s": due.waited_s,
+        "ivr": _ivr(ivr) if ivr is not None else None,
     }

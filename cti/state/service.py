@@ -28,7 +28,7 @@ from cti.state.call_log import (
 )
 from cti.state.outgoing import CallFinished, CallRecord, Outgoing, PopDue, ToAgent, ToBroadcast
 from cti.state.pop import pop_message
-from cti.state.ports import CallerLocator, MatchLike
+from cti.state.ports import CallerLocator, IvrLearntLike, IvrMemory, MatchLike
 from cti.state.spool import CallLogSpool
 from cti.state.tracker import CallTracker
 from cti.state.writer import CallLogWriter
@@ -60,6 +60,7 @@ class _CallContext:
     match: MatchLike | None
     resident_ids: tuple[str, ...]
     viewed_by: set[str] = field(default_factory=set)
+    ivr: IvrLearntLike | None = None
 
 
 Job = Callable[[], Awaitable[object]]
@@ -86,6 +87,7 @@ class StateService:
         spool: CallLogSpool | None = None,
         replay_interval_s: float = REPLAY_INTERVAL_S,
         clock: Callable[[], float] = time.time,
+        ivr: IvrMemory | None = None,
     ) -> None:
         self.tracker = tracker
         self._bus = bus
@@ -94,6 +96,7 @@ class StateService:
         self._writer = CallLogWriter(call_log, spool) if call_log is not None else None
         self._replay_interval_s = replay_interval_s
         self._clock = clock
+        self._ivr = ivr
         # Events, resyncs and ticks carry out their messages one at a time, in order.
         self._in_order = asyncio.Lock()
         self._contexts: dict[str, _CallContext] = {}
@@ -143,12 +146,13 @@ class StateService:
             if self._locator is not None:
                 match = self._locator.lookup(due.caller_number)
             ids = tuple(r.id for r in match.residents) if match is not None else ()
-            context = self._contexts[due.call_id] = _CallContext(match, ids)
+            learnt = self._ivr.learnt(due.call_id) if self._ivr is not None else None
+            context = self._contexts[due.call_id] = _CallContext(match, ids, ivr=learnt)
         return context
 
     async def _pop(self, due: PopDue) -> None:
         context = self._context(due)
-        await self._bus.publish(due.agent_id, pop_message(due, context.match))
+        await self._bus.publish(due.agent_id, pop_message(due, context.match, context.ivr))
         log.info(
             "pop: call=%s agent=%s queue=%s residents=%d",
             due.call_id,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.protocol import AGIEvent, AGIParser
+from ivr.protocol import AGIEvent, AGIParser, CommandReader, split_command
+from tests.conftest import TRACES
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +63,64 @@ def parse_chunks(data: bytes, sizes: list[int] | None = None, step: int = 0) -> 
     parser.feed_eof()
     events.extend(parser.events())
     return events
+
+
+Answer = Callable[[str], list[str]]
+
+
+# The environment block of 07, as the sessions open (caller 13805356789, uniqueid ...860.17).
+ENV_07 = load_agi_trace(TRACES / "07-fastagi-language-menu.agi").asterisk[0]
+
+
+def keys(*presses: str | None) -> Answer:
+    """Asterisk's answers: prompts missing (as 12), each WAIT FOR DIGIT takes the next press
+    (None: the wait times out, `hangup`: -1), SETs succeed, anything else 510."""
+    queue = iter(presses)
+
+    def answer(command: str) -> list[str]:
+        words = split_command(command)
+        if words[:2] == ("STREAM", "FILE"):
+            return ["200 result=-1 endpos=0"]  # as 12 (no prompts on this Asterisk)
+        if words[:3] == ("WAIT", "FOR", "DIGIT"):
+            press = next(queue)
+            if press is None:
+                return ["200 result=0"]
+            if press == "hangup":
+                return ["200 result=-1"]
+            return [f"200 result={ord(press)}"]
+        if words[:2] == ("SET", "VARIABLE"):
+            return ["200 result=1"]
+        return ["510 Invalid or unknown command"]
+
+    return answer
+
+
+async def asterisk(
+    port: int, answer: Answer, *, env: bytes = ENV_07, write_size: int = 0
+) -> tuple[list[str], bool]:
+    """Play Asterisk: send `env`, answer each command; (commands, closed by the server)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def send(data: bytes) -> None:
+        if write_size:
+            for i in range(0, len(data), write_size):
+                writer.write(data[i : i + write_size])
+                await writer.drain()
+        else:
+            writer.write(data)
+            await writer.drain()
+
+    commands: list[str] = []
+    lines = CommandReader()
+    await send(env)
+    try:
+        while data := await reader.read(4096):
+            lines.feed(data)
+            for command in lines.commands():
+                commands.append(command)
+                await send("".join(f"{line}\n" for line in answer(command)).encode())
+        return commands, True
+    except ConnectionError:
+        return commands, True
+    finally:
+        writer.close()

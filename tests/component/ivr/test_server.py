@@ -11,66 +11,11 @@ from pathlib import Path
 import pytest
 
 from ivr import CallerFacts, IvrServer
-from ivr.protocol import CommandReader, split_command
-from tests.conftest import TRACES
-from tests.support.agi import load_agi_trace
+from ivr.protocol import split_command
+from tests.support.agi import ENV_07, asterisk, keys
 from tests.support.waiting import eventually
 
-Answer = Callable[[str], list[str]]
-ENV_07 = load_agi_trace(TRACES / "07-fastagi-language-menu.agi").asterisk[0]
 UNIQUEID_07 = "1795361860.17"
-
-
-def keys(*presses: str | None) -> Answer:
-    queue = iter(presses)
-
-    def answer(command: str) -> list[str]:
-        words = split_command(command)
-        if words[:2] == ("STREAM", "FILE"):
-            return ["200 result=-1 endpos=0"]  # as 12 (no prompts on this Asterisk)
-        if words[:3] == ("WAIT", "FOR", "DIGIT"):
-            press = next(queue)
-            if press is None:
-                return ["200 result=0"]
-            if press == "hangup":
-                return ["200 result=-1"]
-            return [f"200 result={ord(press)}"]
-        if words[:2] == ("SET", "VARIABLE"):
-            return ["200 result=1"]
-        return ["510 Invalid or unknown command"]
-
-    return answer
-
-
-async def asterisk(
-    port: int, answer: Answer, *, env: bytes = ENV_07, write_size: int = 0
-) -> tuple[list[str], bool]:
-    """Play Asterisk: send `env`, answer each command; (commands, closed by the server)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-    async def send(data: bytes) -> None:
-        if write_size:
-            for i in range(0, len(data), write_size):
-                writer.write(data[i : i + write_size])
-                await writer.drain()
-        else:
-            writer.write(data)
-            await writer.drain()
-
-    commands: list[str] = []
-    lines = CommandReader()
-    await send(env)
-    try:
-        while data := await reader.read(4096):
-            lines.feed(data)
-            for command in lines.commands():
-                commands.append(command)
-                await send("".join(f"{line}\n" for line in answer(command)).encode())
-        return commands, True
-    except ConnectionError:
-        return commands, True
-    finally:
-        writer.close()
 
 
 def variables(commands: list[str]) -> dict[str, str]:
