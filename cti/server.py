@@ -11,6 +11,7 @@ built on a typed `AppKey` (`cti.web.keys`) for the routes and for the contexts a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from cti.web.keys import (
     BUS,
     DUTY,
     ENGINE,
+    IVR,
     LOCATOR,
     SEATS,
     SESSIONS,
@@ -39,6 +41,7 @@ from cti.web.keys import (
     WRAPUPS,
 )
 from cti.web.redis_shared import open_seats_and_sessions
+from ivr import IvrServer, recogniser
 from locator import Locator
 from queues import MemberInterfaces, MembershipService, SqlDutyStore
 from seats import SqlAgentAccounts
@@ -50,7 +53,7 @@ Context = Callable[[web.Application], AsyncIterator[None]]
 
 def add_services(app: web.Application) -> None:
     """Make `app` build, own and stop the real services (see the module docstring)."""
-    app.cleanup_ctx.extend((database, bus, seats_and_sessions, registry, call_state, pbx))
+    app.cleanup_ctx.extend((database, bus, seats_and_sessions, registry, ivr_menu, call_state, pbx))
 
 
 def _fail_loudly(task: asyncio.Task[Any]) -> None:
@@ -151,6 +154,23 @@ async def registry(app: web.Application) -> AsyncIterator[None]:
         await locator.close()
 
 
+async def ivr_menu(app: web.Application) -> AsyncIterator[None]:
+    """The FastAGI language menu (`agi://HOST:PORT/language-menu`); the pops read its notes.
+
+    Owned; a taken port is retried, not fatal (Asterisk's dialplan falls back meanwhile).
+    """
+    settings = app[SETTINGS].ivr
+    server = IvrServer(recogniser(app[LOCATOR]), host=settings.host, port=settings.port)
+    app[IVR] = server
+    with contextlib.suppress(OSError):
+        await server.start()  # listening before the app is up; else serve() says why, retries
+    task = _owned(server.serve(), "ivr")
+    try:
+        yield
+    finally:
+        await _stop(task)
+
+
 async def call_state(app: web.Application) -> AsyncIterator[None]:
     """The call tracker and its shell: pops, the call log and the audit, written off the
     hot path; on stop, what is queued is written (or spooled) before the database closes."""
@@ -161,7 +181,12 @@ async def call_state(app: web.Application) -> AsyncIterator[None]:
     spool = CallLogSpool((db_file.parent if db_file else Path("var")) / "call-log-spool.jsonl")
     engine = app[ENGINE]
     state = StateService(
-        CallTracker(app[SEATS]), app[BUS], app[LOCATOR], CallLog(engine), spool=spool
+        CallTracker(app[SEATS]),
+        app[BUS],
+        app[LOCATOR],
+        CallLog(engine),
+        spool=spool,
+        ivr=app[IVR].notes,
     )
     app[STATE] = state
     app[WRAPUPS] = state

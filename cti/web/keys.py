@@ -15,6 +15,7 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
+from ivr import IvrServer
 from locator import Locator
 from queues import MembershipService
 from seats import AgentAccounts, SeatDirectory
@@ -44,4 +45,5 @@ LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its servi
 AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)
 DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work
 ENGINE = web.AppKey("engine", AsyncEngine)  # the database, when the app owns its services
+IVR = web.AppKey("ivr", IvrServer)  # the FastAGI language menu, when the app owns it
 STATE = web.AppKey("state", StateService)  # the call tracker's shell (pops, call log)
