@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "locator.cli",
     "seats.cli",
     "cti.web.cli",
+    "ivr.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]
