@@ -133,9 +133,7 @@ async def _prepare_db(url: str, agents: int) -> None:
         await save_residents(engine, parse_file(REGISTRY, LocatorSettings()).records)
         accounts = SqlAgentAccounts(engine)
         for n in range(1, agents + 1):
-            # Korean speakers: the server puts their seats in q-ko, while the measured calls
-            # go to q-zh whose static members are these seats (see `run`).
-            await accounts.add(f"b{n:02d}", f"bench {n}", "ko", PASSWORD, f"seat{n:02d}")
+            await accounts.add(f"b{n:02d}", f"bench {n}", "zh", PASSWORD, f"seat{n:02d}")
     finally:
         await engine.dispose()
 
@@ -207,11 +205,7 @@ async def run(calls: int, call_rate: float, agents: int, workdir: Path) -> int:
     """Place `calls` calls at `call_rate`/s to `agents` Local seats; print the figures."""
     url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
     await _prepare_db(url, agents)
-    # The seats are static members of q-zh (queues.conf), which the server leaves alone: its
-    # membership service currently keeps a seat paused after its second call (see
-    # docs/benchmarks.md), and the pop path measured here does not depend on who adds members.
-    seats = [f"seat{n:02d}" for n in range(1, agents + 1)]
-    async with RunningAsterisk(workdir / "asterisk", static_members={"q-zh": seats}) as asterisk:
+    async with RunningAsterisk(workdir / "asterisk") as asterisk:
         proxy = Proxy(asterisk.port)
         await proxy.start()
         floor = await asyncio.create_subprocess_exec(
@@ -256,6 +250,7 @@ async def run(calls: int, call_rate: float, agents: int, workdir: Path) -> int:
                 for ready in readies:
                     await asyncio.wait_for(ready.wait(), 30)
                 assert asterisk.ami is not None
+                await _members_in(asterisk, agents)  # the server made each seat a member
                 started = time.monotonic()
                 for i in range(calls):
                     delay = started + i / call_rate - time.monotonic()
@@ -290,6 +285,20 @@ async def run(calls: int, call_rate: float, agents: int, workdir: Path) -> int:
         ratio99 = _pct(share.values, 99) / _pct(floor_figures.values, 99)
         print(f"server / floor: x{ratio50:.1f} at p50, x{ratio99:.1f} at p99")
     return 0 if len(pops.at) >= calls * 0.95 else 1
+
+
+async def _members_in(asterisk: RunningAsterisk, agents: int, within_s: float = 30.0) -> None:
+    """Wait until the server (its membership service) made every bench seat a q-zh member."""
+    assert asterisk.ami is not None
+    deadline = time.monotonic() + within_s
+    while True:
+        result = await asterisk.ami.send_list("QueueStatus", {"Queue": "q-zh"})
+        members = [e for e in result.events if e.name == "QueueMember"]
+        if len(members) >= agents:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(members)} of {agents} seats joined q-zh")
+        await asyncio.sleep(0.2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

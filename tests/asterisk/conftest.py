@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -383,11 +382,3 @@ async def cti(
     finally:
         for console in server.consoles:
             await console.close()
-
-
-def free_tcp_port() -> int:
-    """A TCP port nobody listens on (for a server pointed at no Asterisk)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
