@@ -26,6 +26,7 @@ from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.db import create_engine, sqlite_path, upgrade
 from cti.state import CallLog, CallLogSpool, CallTracker, StateService
+from cti.wallboard.http import WALLBOARD, wallboard_context
 from cti.web.keys import (
     ACCOUNTS,
     AMI,
@@ -53,7 +54,9 @@ Context = Callable[[web.Application], AsyncIterator[None]]
 
 def add_services(app: web.Application) -> None:
     """Make `app` build, own and stop the real services (see the module docstring)."""
-    app.cleanup_ctx.extend((database, bus, seats_and_sessions, registry, ivr_menu, call_state, pbx))
+    app.cleanup_ctx.extend(
+        (database, bus, seats_and_sessions, registry, ivr_menu, call_state, wallboard_context, pbx)
+    )
 
 
 def _fail_loudly(task: asyncio.Task[Any]) -> None:
@@ -221,6 +224,8 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
     ami.on_resynced(state.on_resynced)
     ami.on_resynced(duty.on_resynced)
     ami.on_link(duty.on_link)
+    if WALLBOARD in app:  # the supervisors' board counts the same stream, after them
+        app[WALLBOARD].attach(ami)
     await ami.start()
     log.info(
         "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cti.bus import Bus
 from cti.settings import Settings
+from cti.wallboard import http as wallboard_http
 from cti.web import agent_ws, duty, login, ops, pages, wrapup
 from cti.web.errors import error_middleware
 from cti.web.keys import (
@@ -83,6 +84,7 @@ def create_app(
     ):
         app.add_routes(table)
     pages.add_static(app)
+    wallboard_http.setup(app)  # /wallboard, its API and socket (supervisors only)
     return app
 
 
