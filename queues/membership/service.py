@@ -163,6 +163,19 @@ class MembershipService:
         log.info("duty: agent=%s seat=%s queues=%s", agent, seat, [w.queue for w in queues])
         return duty
 
+    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
+        """Give a logged-in agent other queues/penalties (an administrator's change, a shift
+        change); Asterisk follows at once, a seat on a call is taken out of a queue after
+        the call. None when the agent is not at a seat (the change applies at their login)."""
+        duty = self.duty_of(agent)
+        if duty is None:
+            return None
+        wanted = tuple(queues)
+        if wanted == duty.queues:
+            return duty
+        log.info("duty: agent=%s queues now %s", agent, [(w.queue, w.penalty) for w in wanted])
+        return self._put(replace(duty, queues=wanted), self._clock())
+
     def logout(self, agent: str) -> None:
         """Take the agent's seat out of its queues (after the current call, if any)."""
         duty = self.duty_of(agent)

@@ -180,3 +180,28 @@ def test_planning_again_after_the_actions_succeed_gives_nothing(
     # And Asterisk now holds exactly what the seats want.
     held = {(m.queue, m.seat, m.penalty) for m in view.all()}
     assert held == {(w.queue, d.seat, w.penalty) for d in wanted.values() for w in d.queues}
+
+
+async def test_requeue_changes_the_plan_to_exactly_the_new_queues() -> None:
+    from queues import MembershipService, MemoryDutyStore
+    from seats import parse_skills
+
+    class Sender:
+        connected = True
+
+        async def send(self, name: str, fields: object = ()) -> object:
+            raise AssertionError(name)
+
+    class Nowhere:
+        async def publish(self, agent_id: str, message: object) -> int:
+            return 0
+
+    service = MembershipService(Sender(), Nowhere(), MemoryDutyStore(), interfaces=LOCAL)
+    service.login("a07", "seat07", parse_skills("zh"))
+    for m in (member("q-zh"),):
+        service.reconciler.actual.put(m)
+    assert service.reconciler.pending() == []
+    service.requeue("a07", (Wanted("q-zh", 1), Wanted("q-duty", 0)))
+    got = [(a.name, a.queue) for a in service.reconciler.pending()]
+    assert got == [("QueuePenalty", "q-zh"), ("QueueAdd", "q-duty")]
+    assert service.requeue("nobody", ()) is None
