@@ -4,7 +4,7 @@
 read the environment, recognise the caller (the locator, in memory), then command → reply
 until the menu is finished, remember what it learnt for the pop, close. A hang-up at any
 point ends the session cleanly with one log line and no traceback; so do a connection reset,
-a protocol error and a silent Asterisk (`reply_timeout_s`).
+a protocol error and a session that outlasts `session_timeout_s`.
 """
 
 from __future__ import annotations
@@ -61,14 +61,14 @@ class IvrServer:
         *,
         host: str = "127.0.0.1",
         port: int = 4573,
-        reply_timeout_s: float = 60.0,
+        session_timeout_s: float = 300.0,
         digit_timeout_ms: int = 5000,
     ) -> None:
         self.notes = notes if notes is not None else IvrNotes()
         self._recognise = recognise
         self._host = host
         self._port = port
-        self._reply_timeout_s = reply_timeout_s
+        self._session_timeout_s = session_timeout_s
         self._digit_timeout_ms = digit_timeout_ms
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[object]] = set()
@@ -149,21 +149,27 @@ class IvrServer:
         parser = AGIParser()
         call_id: str | None = None
         try:
-            env = await self._next(reader, parser)
-            if not isinstance(env, Environment):
-                raise RemoteProtocolError("no AGI environment")
-            call_id = env.uniqueid
-            if env.script != SCRIPT:
-                log.warning("ivr: call=%s asked for unknown script %r", call_id, env.script)
-                return SessionResult(call_id, None, f"unknown script {env.script!r}")
-            finished = await self._menu(env, reader, writer, parser)
+            # One deadline for the whole session, not one timer per reply (a timer per read
+            # cost a tenth of the server's time under load): the longest honest menu is four
+            # rounds of prompts and 5 s waits, well inside it.
+            async with asyncio.timeout(self._session_timeout_s):
+                env = await self._next(reader, parser)
+                if not isinstance(env, Environment):
+                    raise RemoteProtocolError("no AGI environment")
+                call_id = env.uniqueid
+                if env.script != SCRIPT:
+                    log.warning("ivr: call=%s asked for unknown script %r", call_id, env.script)
+                    return SessionResult(call_id, None, f"unknown script {env.script!r}")
+                finished = await self._menu(env, reader, writer, parser)
             self._log(env, finished, time.perf_counter() - started)
             return SessionResult(call_id, finished)
         except (_Gone, ConnectionError):
             log.info("ivr: call=%s connection closed by Asterisk before the menu ended", call_id)
             return SessionResult(call_id, None, "connection closed")
         except TimeoutError:
-            log.warning("ivr: call=%s no reply within %.0f s", call_id, self._reply_timeout_s)
+            log.warning(
+                "ivr: call=%s session not over within %.0f s", call_id, self._session_timeout_s
+            )
             return SessionResult(call_id, None, "timeout")
         except (RemoteProtocolError, LocalProtocolError) as exc:
             log.warning("ivr: call=%s protocol error: %s", call_id, exc)
@@ -207,8 +213,7 @@ class IvrServer:
                 raise _Gone
             if event is not None:
                 return event
-            async with asyncio.timeout(self._reply_timeout_s):
-                data = await reader.read(_READ_BYTES)
+            data = await reader.read(_READ_BYTES)
             if data:
                 parser.feed(data)
             else:

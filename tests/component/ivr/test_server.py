@@ -144,7 +144,7 @@ async def test_200_concurrent_sessions(server: IvrServer) -> None:
 
 
 async def test_stop_ends_sessions_in_progress(tmp_path: Path) -> None:
-    ivr = IvrServer(port=0, reply_timeout_s=30)
+    ivr = IvrServer(port=0)
     await ivr.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", ivr.port)
     writer.write(ENV_07)
@@ -173,3 +173,20 @@ async def test_a_taken_port_is_retried_not_fatal() -> None:
 
 async def _until(condition: Callable[[], bool]) -> None:
     await eventually(condition, within_s=5.0, interval_s=0.01)
+
+
+async def test_a_session_that_never_ends_is_cut_at_the_session_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ivr = IvrServer(port=0, session_timeout_s=0.3)
+    await ivr.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", ivr.port)
+        writer.write(ENV_07)
+        await reader.readline()  # the first prompt, never answered
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""
+        writer.close()
+    finally:
+        await ivr.stop()
+    assert "session not over within" in caplog.text
