@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 import signal
+import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from cti.db import create_engine, upgrade
-from cti.settings import AMISettings, HTTPSettings, MembersSettings, Settings
+from cti.settings import AMISettings, HTTPSettings, IVRSettings, MembersSettings, Settings
 from cti.sim import LoadConfig, PbxConfig, SimConfig, SimThread
 from locator import ResidentRecord, generate_residents, registry_version, save_residents
 from seats import SqlAgentAccounts
@@ -149,9 +150,11 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
     stop both on exit, server first."""
     url = f"sqlite+aiosqlite:///{options.dir.resolve() / 'cti.sqlite3'}"
     records = await prepare(url, options.residents, options.seed)
-    async with _pbx(options, records) as sim:
+    ivr_port = _free_port()  # the language menu's FastAGI port, known to the PBX in advance
+    async with _pbx(options, records, ivr_port) as sim:
         settings = Settings(
             database_url=url,
+            ivr=IVRSettings(port=_agi_port(sim, ivr_port)),
             ami=AMISettings(port=sim.port),
             members=MembersSettings(interface="Local/{seat}@agents/n", acw_timeout_s=20),
             http=HTTPSettings(host="127.0.0.1", port=options.port),
@@ -171,7 +174,9 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
 
 
 @contextlib.asynccontextmanager
-async def _pbx(options: DemoOptions, records: Sequence[ResidentRecord]) -> AsyncIterator[DemoPbx]:
+async def _pbx(
+    options: DemoOptions, records: Sequence[ResidentRecord], ivr_port: int
+) -> AsyncIterator[DemoPbx]:
     """The simulator, or the test-bed Asterisk with callers arriving at the same rate."""
     if options.pbx == "asterisk":
         from cti.testbed import RunningAsterisk  # only when asked for
@@ -197,9 +202,22 @@ async def _pbx(options: DemoOptions, records: Sequence[ResidentRecord]) -> Async
         # No member is pre-seated: a seat joins its queues when its agent logs in, and is
         # put back by the server after a PBX restart, as with a real Asterisk.
         seats=(),
+        ivr=("127.0.0.1", ivr_port),  # callers walk the server's language menu first
     )
     async with SimThread(sim_config) as sim:
         yield sim
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _agi_port(pbx: DemoPbx, default: int) -> int:
+    """The test-bed Asterisk's dialplan calls the AGI port it was given; the simulator ours."""
+    ports = getattr(getattr(pbx, "asterisk", None), "ports", None)
+    return int(ports.agi) if ports is not None else default
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -224,6 +242,7 @@ async def serve(args: argparse.Namespace) -> None:
     print("cti demo: preparing the registry and demo agents…", flush=True)
     async with running_demo(options) as demo:
         _print_welcome(demo.http_port, demo.sim.port, options.rate, options.pbx)
+        _print_ivr(demo.app)
         try:
             await _wait(stop, restart, demo.sim, args.duration)
         finally:
@@ -260,6 +279,18 @@ def _print_welcome(http_port: int, ami_port: int, rate: float, pbx: str = "sim")
     for a in DEMO_AGENTS:
         print(f"  {a.agent_id} / {DEMO_PASSWORD}  ({a.name}, {a.seat}, {a.languages})")
     print("cti demo: Ctrl-C stops everything; `kill -USR1 <pid>` restarts the PBX", flush=True)
+
+
+def _print_ivr(app: web.Application) -> None:
+    from cti.web.keys import IVR
+
+    if IVR in app:
+        port = app[IVR].port
+        print(
+            f"cti demo: language menu at agi://127.0.0.1:{port}/language-menu"
+            f" (try: cti ivr try --port {port} --keys 3)",
+            flush=True,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ class Ids:
 
     next_channel: int = 0
     next_unique: int = 0
+    # Given out first: a caller who walked the IVR keeps the ids its channels had there.
+    reserved: list[str] = field(default_factory=list)
 
     def channel_suffix(self) -> str:
         """`00000001`: eight hex digits, one per channel (pair)."""
@@ -31,6 +33,8 @@ class Ids:
 
     def uniqueid(self, now: float) -> str:
         """`1795361778.0`: creation second and a running sequence."""
+        if self.reserved:
+            return self.reserved.pop(0)
         value = self.next_unique
         self.next_unique += 1
         return f"{int(now)}.{value}"

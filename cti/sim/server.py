@@ -24,6 +24,7 @@ from cti.ami import (
 )
 from cti.sim.actions import handle, response
 from cti.sim.channels import Headers
+from cti.sim.ivr_arrivals import IvrArrivals
 from cti.sim.load import Arrivals, LoadConfig
 from cti.sim.pbx import CallerSpec, Pbx, PbxConfig
 from cti.sim.seats import SeatPlan
@@ -47,6 +48,8 @@ class SimConfig:
     # A restart loses dynamic members (10b). True re-adds `seats` after every restart, as an
     # operator's script would; False (the recordings' behaviour) leaves the queues empty.
     reseat_on_restart: bool = False
+    # The CTI server's FastAGI menu (host, port): callers walk it before their queue.
+    ivr: tuple[str, int] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -94,7 +97,10 @@ class SimServer:
             for seat in self.config.seats:
                 self.pbx.add_member(seat.queue, seat.interface, seat.seat)
             self._started_once = True
-        if self.config.load is not None:
+        if self.config.load is not None and self.config.ivr is not None:
+            self.arrivals = IvrArrivals(self.pbx, self.config.load, self.config.ivr, self._wake.set)
+            self.arrivals.start()
+        elif self.config.load is not None:
             self.arrivals = Arrivals(self.pbx, self.config.load)
             self.arrivals.start()
         self._server = await asyncio.start_server(
@@ -106,6 +112,8 @@ class SimServer:
 
     async def stop(self) -> None:
         """Close every socket at once (no goodbye) and stop the clock."""
+        if isinstance(self.arrivals, IvrArrivals):
+            self.arrivals.stop()  # callers in the menu are gone with the PBX
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
