@@ -233,13 +233,22 @@
     setConn(everOpened ? "reconnecting" : "connecting");
     const ws = new WebSocket(url);
     socket = ws;
+    // "Live" once the server has said where things stand (its `duty`, with the PBX state,
+    // comes first), so a page opened during an outage never flashes "live"; a server
+    // without the duty API is taken as live after a second of silence.
+    let opened = null;
     ws.onopen = () => {
       retryMs = 500;
       if (everOpened) resyncedAt = new Date();   // the server replays what we missed at once
       everOpened = true;
-      setConn("live");
+      opened = setTimeout(() => { if (socket === ws) setConn("live"); }, 1000);
     };
     ws.onmessage = (ev) => {
+      if (opened !== null) {
+        clearTimeout(opened);
+        opened = null;
+        setTimeout(() => { if (socket === ws) setConn("live"); }, 0);
+      }
       let msg;
       try {
         msg = JSON.parse(ev.data);
