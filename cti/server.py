@@ -209,11 +209,17 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
     ami = AMIClient(settings.ami)
     duty = _duty_service(app, ami)
     seats = app[SEATS]
-    for restored in await duty.restore():
-        # A restart of this server keeps who sits where: pops reach them before they log in
-        # again (their old page is asked to, its token having died with the process).
-        if seats.agent_at(restored.seat) is None:
-            await seats.claim(restored.agent, restored.seat)
+    if settings.redis_url:
+        # Several nodes: each drives the seats logged in through it, and the saved duties
+        # are every node's; restoring them all here would let two nodes drive one seat
+        # with different pauses. One AMI owner for the cluster is issue 15's to build.
+        log.info("duty: not restored on a Redis-shared node (each node drives its logins)")
+    else:
+        for restored in await duty.restore():
+            # A restart of this server keeps who sits where: pops reach them before they
+            # log in again (their old page is asked to, its token died with the process).
+            if seats.agent_at(restored.seat) is None:
+                await seats.claim(restored.agent, restored.seat)
     app[AMI] = ami
     app[DUTY] = duty
     runner = _owned(duty.run(), "duty")
