@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -77,6 +77,23 @@ class IVRSettings(BaseModel):
     port: int = Field(default=4573, ge=0, le=65535)  # 0: any free port (tests)
 
 
+class AsteriskConfSettings(BaseModel):
+    """What `cti conf render` takes from the deployment, never from the committed model.
+
+    `seat_secret_key` derives each seat's SIP password (HMAC-SHA256 of the seat name); without
+    it the rendered files carry `CHANGE-ME` placeholders that `cti conf check` refuses.
+    `asterisk_dir` is where the running Asterisk reads its configuration: an applied
+    administrator's change writes queues.conf and queuerules.conf there, then QueueReload.
+    """
+
+    sip_bind: str = Field(default="0.0.0.0:5060", pattern=r"^[0-9.]+:\d+$")
+    trunk_contact: str = Field(default="sip:127.0.0.1:5099", pattern=r"^sip:[^\s;]+$")
+    trunk_match: str = Field(default="127.0.0.1", pattern=r"^[0-9./]+$")
+    inbound_number: str = Field(default="89000", pattern=r"^\d{3,15}$")
+    seat_secret_key: SecretStr | None = None
+    asterisk_dir: Path | None = None
+
+
 class LocatorSettings(BaseModel):
     """Caller-ID normalisation (home region and area code) and the index refresh interval."""
 
@@ -100,6 +117,7 @@ class Settings(BaseSettings):
     ivr: IVRSettings = IVRSettings()
     locator: LocatorSettings = LocatorSettings()
     members: MembersSettings = MembersSettings()
+    conf: AsteriskConfSettings = AsteriskConfSettings()
     database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"
     redis_url: str | None = None
     node_id: str = "cti-1"
