@@ -33,5 +33,9 @@ class IvrNotes:
         """What the IVR set on `call_id`, or None when the call did not go through it here."""
         return self._notes.get(call_id)
 
+    def recent(self) -> list[tuple[str, Learnt]]:
+        """Every (call id, what was learnt) kept, oldest first."""
+        return list(self._notes.items())
+
     def __len__(self) -> int:
         return len(self._notes)
