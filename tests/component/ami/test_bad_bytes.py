@@ -3,8 +3,6 @@ AMIClient: it costs that one value, never the connection."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from cti.ami.peer import ReplayPeer
 from cti.ami.protocol import Event
 from cti.settings import AMISettings
 from tests.support.gbk import NAME_REPLACED, write_gbk_recording
+from tests.support.waiting import eventually
 
 
 def fast(port: int) -> AMISettings:
@@ -22,14 +21,6 @@ def fast(port: int) -> AMISettings:
     return AMISettings.model_validate(
         {"port": port, "backoff_min_s": 0.05, "backoff_max_s": 0.2, "action_timeout_s": 5.0}
     )
-
-
-async def eventually(check: Callable[[], bool], within_s: float = 5.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within_s} s")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from cti.ami.protocol import AMIParser, Event, LocalProtocolError, Response
 from cti.ami.trace import ClientAction, load_trace, server_bytes
 from cti.settings import AMISettings
 from tests.conftest import TRACES as SHARED_TRACES
+from tests.support.waiting import eventually
 
 TRACES = SHARED_TRACES
 RECORDINGS = [p for p in sorted(TRACES.glob("*.ami")) if p.name != "06-bad-login.ami"]
@@ -38,14 +39,6 @@ def fast(port: int, **overrides: float | str) -> AMISettings:
     }
     values.update(overrides)
     return AMISettings.model_validate(values)
-
-
-async def eventually(check: Callable[[], bool], within_s: float = 5.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within_s} s")
-        await asyncio.sleep(0.02)
 
 
 class Recorder:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -11,20 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from seats import RedisSeatDirectory
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 OpenNode = Callable[[], Awaitable[RedisSeatDirectory]]
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until `check()` holds (a published change crossing to another node)."""
-    async with asyncio.timeout(within):
-        # Polling: the mirrors offer nothing to wait on, by design (lookups stay plain dicts).
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture

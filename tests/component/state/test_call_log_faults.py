@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from seats import SeatDirectory
 from tests.support.calls import a_call
 from tests.support.recordings import recording_events
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import eventually
 
 CALL = "1795361778.1"  # the answered call in 03-call-answered.ami
 NUMBER = "05356683318"
@@ -39,14 +39,6 @@ RESIDENTS = ("LS0001", "LS0002")
 postgres_only = pytest.mark.parametrize(
     "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
-
-
-async def eventually(check: Callable[[], object], within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check() if asyncio.iscoroutinefunction(check) else not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within_s} s")
-        await asyncio.sleep(0.05)
 
 
 def seats() -> SeatDirectory:

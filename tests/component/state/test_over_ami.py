@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +17,9 @@ from cti.settings import AMISettings
 from cti.state import CallLog, CallTracker, StateService
 from locator import Locator
 from seats import SeatDirectory
+from tests.support.waiting import eventually
 
 SEATS = {"seat05": "a05", "seat07": "a07", "seat21": "a21", "seat22": "a22", "seat31": "a31"}
-
-
-async def eventually(check: Callable[[], bool], within_s: float = 10.0) -> None:
-    async with asyncio.timeout(within_s):
-        while not check():  # noqa: ASYNC110 - polling state another task changes
-            await asyncio.sleep(0.01)
 
 
 async def feed_of(bus: InProcessBus, agent: str) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from cti.web.redis_sessions import RedisSessionStore
 from seats import MemoryAgentAccounts, RedisSeatDirectory
 from tests.component.web.conftest import PASSWORD, REDIS_URL, RecordedWrapups, pop
 from tests.support.recordings import recording_events
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -49,13 +50,6 @@ class Node:
 
     async def connect(self, token: str) -> ClientWebSocketResponse:
         return await self.client.ws_connect(f"/ws/agent?token={token}&last_seq=0")
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        # Polling: the mirrors offer nothing to wait on, by design (lookups stay plain dicts).
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 async def next_message(ws: ClientWebSocketResponse) -> dict[str, Any]:
