@@ -114,9 +114,18 @@ class _Refused(Exception):
 class LanguageMenu:
     """One caller's walk through the menu. `start()` once, then `send()` every event."""
 
-    def __init__(self, caller: CallerFacts, *, digit_timeout_ms: int = DIGIT_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        caller: CallerFacts,
+        *,
+        digit_timeout_ms: int = DIGIT_TIMEOUT_MS,
+        prompt_root: str = "",
+    ) -> None:
         self._caller = caller
         self._timeout_ms = digit_timeout_ms
+        # Asterisk finds `hotline/menu-zh` in its sounds directory; a root (an absolute path
+        # without the extension) plays them from elsewhere (the test bed's own copy).
+        self._root = prompt_root.rstrip("/")
         self._script = self._run()
         self._learnt: Learnt | None = None
         self._done: Finished | None = None
@@ -164,7 +173,7 @@ class LanguageMenu:
             if language not in LANGUAGES:
                 language = "zh"
             # -1 here is a missing prompt or a hang-up: setting the queue is right either way.
-            yield stream_file(elderly_greeting(language))
+            yield stream_file(self._prompt(elderly_greeting(language)))
             learnt = Learnt(
                 language, queue_of(language), PRIO_ELDERLY, "recognised", caller.resident_ids
             )
@@ -197,13 +206,16 @@ class LanguageMenu:
         if invalid:
             prompts.insert(0, invalid_choice(order[0]))
         for prompt in prompts:
-            reply = _checked((yield stream_file(prompt, escape)))
+            reply = _checked((yield stream_file(self._prompt(prompt), escape)))
             if reply.digit is not None:
                 return reply.digit
         reply = _checked((yield wait_for_digit(self._timeout_ms)))
         if reply.failed:
             raise _HungUp
         return reply.digit
+
+    def _prompt(self, name: str) -> str:
+        return f"{self._root}/{name}" if self._root else name
 
     def _set(self, learnt: Learnt) -> Generator[Command, Reply, Finished]:
         # Recorded before the first SET: a hang-up during the SETs still leaves the choice

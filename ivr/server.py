@@ -63,6 +63,7 @@ class IvrServer:
         port: int = 4573,
         session_timeout_s: float = 300.0,
         digit_timeout_ms: int = 5000,
+        prompt_root: str = "",
     ) -> None:
         self.notes = notes if notes is not None else IvrNotes()
         self._recognise = recognise
@@ -70,6 +71,7 @@ class IvrServer:
         self._port = port
         self._session_timeout_s = session_timeout_s
         self._digit_timeout_ms = digit_timeout_ms
+        self._prompt_root = prompt_root
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[object]] = set()
         self.sessions_served = 0
@@ -188,14 +190,19 @@ class IvrServer:
         parser: AGIParser,
     ) -> Finished:
         menu = LanguageMenu(
-            self._recognise(env.caller_number), digit_timeout_ms=self._digit_timeout_ms
+            self._recognise(env.caller_number),
+            digit_timeout_ms=self._digit_timeout_ms,
+            prompt_root=self._prompt_root,
         )
         step = menu.start()
         call_id = env.uniqueid
+        debug = log.isEnabledFor(logging.DEBUG)
         while isinstance(step, Command):
             writer.write(step.encode())
             await writer.drain()
             event = await self._next(reader, parser)
+            if debug:
+                log.debug("ivr: call=%s >>> %s <<< %s", call_id, step.text, event)
             if isinstance(event, Reply | Hangup):
                 step = menu.send(event)
                 continue

@@ -5,12 +5,15 @@ DTMF as the recording 07's script did (`caller-dtmf`: wait 1.5 s, SendDTMF), or 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from cti.testbed import Asterisk
 from ivr import CallerFacts, IvrServer, Learnt
+from ivr.prompts import generate
 from tests.asterisk.conftest import Pbx
 from tests.support.waiting import eventually
 
@@ -78,3 +81,26 @@ async def test_hang_up_in_the_menu_on_real_asterisk_ends_cleanly(
     lines = [r for r in caplog.records if r.name.startswith("ivr") and "call=" in r.getMessage()]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_with_the_prompts_a_key_during_a_prompt_stops_it_on_real_asterisk(
+    pbx: Pbx, asterisk: Asterisk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The generated prompts played by the real Asterisk: the caller presses 2 at 1.5 s, in
+    the middle of the first prompt (`hotline/menu-zh`, 3 s): `STREAM FILE` stops there."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} not installed (scripts/test installs espeak-ng and sox)")
+    generate(tmp_path / "sounds")
+    caplog.set_level(logging.DEBUG, logger="ivr")
+    server = IvrServer(port=asterisk.ports.agi, prompt_root=str(tmp_path / "sounds"))
+    await server.start()
+    try:
+        await _call_ivr(pbx, "13805356789", "caller-dtmf", "2")
+        learnt = await _menu_end(server)
+    finally:
+        await server.stop()
+    assert (learnt.language, learnt.how) == ("en", "chosen")
+    dialogue = [r.getMessage() for r in caplog.records if ">>> STREAM FILE" in r.getMessage()]
+    assert len(dialogue) == 1, dialogue  # no further prompt, no digit wait
+    assert "result='50'" in dialogue[0], dialogue[0]
