@@ -4,6 +4,7 @@ with its default interface template) answered by sipp, and callers arrive over a
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,32 @@ async def test_anonymous_trunk_caller_with_asserted_identity_pops_the_asserted_n
     assert row["caller_number"] == "13805356789"
     assert row["caller_name"] is None
     assert row["resident_ids"] == "LS0003"
+
+
+async def test_trunk_caller_hanging_up_while_the_sip_seat_rings_is_abandoned(
+    asterisk: Asterisk, cti_sip: Cti, tmp_path: Path
+) -> None:
+    # uas_noanswer.xml: the phone rings until CANCEL; uac_caller_short.xml: the caller (answered
+    # by the `inbound` context, waiting in q-zh) hangs up after 4 s.
+    seat_port = asterisk.ports.seats["seat01"]
+    async with seat_phone(seat_port, tmp_path, scenario="uas_noanswer.xml") as phone:
+        agent = await cti_sip.login("a01", "seat01")
+        await on_queue(agent, "q-zh")
+
+        caller = await trunk_call(
+            asterisk.ports.sip,
+            tmp_path,
+            from_='"李桂兰" <sip:13905351234@127.0.0.1>',
+            scenario="uac_caller_short.xml",
+        )
+        pop = await agent.pop("13905351234")
+        call_id = pop["call_id"]
+        retract = await agent.next(lambda m: m["type"] == "retract" and m["call_id"] == call_id)
+        assert retract["reason"] == "abandoned"
+        assert agent.types_of_call(call_id) == ["pop", "retract"]
+        assert await caller.wait(30) == 0, caller.output()
+        assert await phone.wait(30) == 0, phone.output()  # it got the CANCEL
+
+    row = await cti_sip.logged(call_id)
+    assert (row["outcome"], row["agent"]) == ("abandoned", None)
+    assert json.loads(row["rings"]) == [{"agent": "a01", "seat": "seat01", "outcome": "abandoned"}]

@@ -42,6 +42,29 @@ class Sipp:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+# shared/asterisk/sipp/uas_noanswer.xml keeps the whole CSeq match in `cs` and never uses it:
+# sipp 3.6 (Debian's sip-tester) refuses to run such a scenario ("Variable $cs is referenced 1
+# times!", exit 1), so the phone never listens. Take only the number instead.
+_SCENARIO_FIXES = {
+    'regexp="CSeq: ([0-9]+)" search_in="msg" check_it="true" assign_to="cs,csn"': (
+        'regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="csn"'
+    ),
+}
+
+
+def _runnable(scenario: Path, workdir: Path) -> Path:
+    """The scenario, or a copy in `workdir` with the fixes sipp 3.6 needs."""
+    text = scenario.read_text(encoding="utf-8")
+    fixed = text
+    for old, new in _SCENARIO_FIXES.items():
+        fixed = fixed.replace(old, new)
+    if fixed == text:
+        return scenario
+    copy = workdir / scenario.name
+    copy.write_text(fixed, encoding="utf-8")
+    return copy
+
+
 async def _start(args: list[str], log: Path, scenario: str) -> Sipp:
     if shutil.which(SIPP) is None:
         raise SippError("sipp is missing: scripts/test installs Debian's sip-tester")
@@ -62,6 +85,7 @@ def _common(local_port: int, max_calls: int, timeout_s: int) -> list[str]:
         "-nostdin",
         "-timeout", f"{timeout_s}s",
         "-timeout_error",
+        "-trace_err",
     ]  # fmt: skip
 
 
@@ -72,7 +96,8 @@ async def seat_phone(
     """A seat phone on 127.0.0.1:`port` (the seat's contact in pjsip.conf) answering
     `calls` calls as `scenario` says; killed on exit if still running."""
     log = workdir / f"sipp-seat-{port}.log"
-    sipp = await _start(["-sf", str(SIPP_DIR / scenario), *_common(port, calls, 90)], log, scenario)
+    path = _runnable(SIPP_DIR / scenario, workdir)
+    sipp = await _start(["-sf", str(path), *_common(port, calls, 90)], log, scenario)
     try:
         yield sipp
     finally:
