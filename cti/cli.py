@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "seats.cli",
     "cti.web.cli",
     "ivr.cli",
+    "cti.conf.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

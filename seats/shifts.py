@@ -152,7 +152,5 @@ def next_change(plan: ShiftPlan, moment: datetime) -> datetime:
     """The first shift start or end after `moment` (when the on-duty agents change)."""
     local = moment.astimezone(CHINA)
     times = (plan.day_start, plan.day_end, plan.long_day_start, plan.long_day_end)
-    candidates = [
-        _at(local.date() + timedelta(days=d), t) for d in (0, 1) for t in times
-    ]
+    candidates = [_at(local.date() + timedelta(days=d), t) for d in (0, 1) for t in times]
     return min(c for c in candidates if c > local)
