@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivr.menu import (
     DUTY_QUEUE,
@@ -235,3 +237,54 @@ def test_every_prompt_the_menu_plays_is_a_generated_prompt() -> None:
         seen.update(played(run(CallerFacts(suggested_language=lang), keys("7", "1"))[0]))
     assert seen <= PROMPT_NAMES
     assert seen == PROMPT_NAMES
+
+
+_ANY_REPLY = st.sampled_from(
+    [
+        "200 result=0",
+        "200 result=-1",
+        "200 result=-1 endpos=0",
+        "200 result=49",
+        "200 result=50 endpos=4000",
+        "200 result=51",
+        "200 result=55",
+        "200 result=57",
+        "200 result=35",
+        "200 result=1",
+        "HANGUP",
+        "510 Invalid or unknown command",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    facts=st.sampled_from(
+        [CallerFacts(), CallerFacts(suggested_language="ko"), CallerFacts(("R1",), "en")]
+    ),
+    replies=st.lists(_ANY_REPLY, min_size=40, max_size=40),
+)
+def test_any_replies_end_the_menu_within_a_bound_with_only_valid_settings(
+    facts: CallerFacts, replies: list[str]
+) -> None:
+    menu = LanguageMenu(facts)
+    step = menu.start()
+    sent: list[str] = []
+    for line in replies:
+        if not isinstance(step, Command):
+            break
+        sent.append(step.text)
+        step = menu.send(_reply(line))
+    assert isinstance(step, Finished), sent  # 4 rounds of 5 prompts and a wait, then 6 SETs
+    assert len(sent) <= 4 * 6 + 6
+    values = variables(sent)
+    assert set(values) <= {
+        "LANGSEL",
+        "QUEUE",
+        "QUEUE_PRIO",
+        "RESIDENT_ID",
+        "EMERGENCY",
+        "CHANNEL(language)",
+    }
+    assert values.get("LANGSEL", "zh") in ("zh", "en", "ko")
+    assert values.get("QUEUE", "q-zh") in ("q-zh", "q-en", "q-ko", DUTY_QUEUE)
