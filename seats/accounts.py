@@ -14,9 +14,12 @@ LANGUAGES = ("zh", "en", "ko")
 # How well an agent speaks a language, and the queue penalty that follows from it: Asterisk
 # rings members with the lowest penalty first.
 LEVELS: dict[str, int] = {"native": 0, "fluent": 1, "basic": 2}
-# What an account may do: take calls (every account), and for supervisors also watch the
-# room (the wallboard) and the callback list of every agent.
-ROLES = ("agent", "supervisor")
+# What an account may do: take calls (every account); group leaders lead a shift group; duty
+# officers take the duty (emergency) queue; supervisors also watch the room (the wallboard)
+# and the callback list of every agent; administrators change queues, seats and shifts
+# (/admin) and may watch the room; guest experts (lawyers, psychologists, police...) serve an
+# expert queue until an end date.
+ROLES = ("agent", "supervisor", "group_leader", "duty_officer", "administrator", "guest_expert")
 _AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -58,7 +61,12 @@ class AgentProfile:
     @property
     def is_supervisor(self) -> bool:
         """Whether the account may open the wallboard."""
-        return self.role == "supervisor"
+        return self.role in ("supervisor", "administrator")
+
+    @property
+    def is_administrator(self) -> bool:
+        """Whether the account may change queues, seats and shifts (/admin)."""
+        return self.role == "administrator"
 
     def __post_init__(self) -> None:
         if not self.skills:

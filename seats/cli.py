@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
         "--role",
         choices=ROLES,
         default="agent",
-        help="agent (default) or supervisor (may also open the wallboard)",
+        help="agent (default), supervisor (the wallboard), group_leader, duty_officer, "
+        "administrator (/admin), guest_expert",
     )
     add.add_argument("--url", help="database URL (default: settings' database_url)")
     add.set_defaults(func=_cmd_add)

@@ -23,7 +23,8 @@ class Agent(Base):
     languages: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     home_seat: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    # `agent` or `supervisor` (seats.accounts.ROLES): a supervisor may open the wallboard.
+    # One of seats.accounts.ROLES (agent, supervisor, group_leader, duty_officer,
+    # administrator, guest_expert): a supervisor may open the wallboard, an administrator /admin.
     role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
