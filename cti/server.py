@@ -2,9 +2,10 @@
 
 `add_services(app)` appends, in start order: the database (migrated), the bus, the seat
 directory and sessions, the registry index (and its watch for other processes' changes), the
-call state (tracker, call log writer), then the PBX link (the duty service and the AMI
-client feeding both). aiohttp runs them in order and stops them in reverse; when one fails
-to start, those before it are stopped, so nothing is left half-open. Each publishes what it
+call state (tracker, call log writer), the wallboard, the callback list, then the PBX link
+(the duty service and the AMI client feeding them all). aiohttp runs them in order and stops
+them in reverse; when one fails to start, those before it are stopped, so nothing is left
+half-open. Each publishes what it
 built on a typed `AppKey` (`cti.web.keys`) for the routes and for the contexts after it.
 """
 
@@ -24,6 +25,8 @@ from aiohttp import web
 from cti import stop_task
 from cti.ami import AMIClient
 from cti.bus import make_bus
+from cti.callbacks import CallbackService, CallbackStore
+from cti.callbacks.http import CALLBACKS, seat_of
 from cti.db import create_engine, sqlite_path, upgrade
 from cti.state import CallLog, CallLogSpool, CallTracker, StateService
 from cti.wallboard.http import WALLBOARD, wallboard_context
@@ -55,7 +58,17 @@ Context = Callable[[web.Application], AsyncIterator[None]]
 def add_services(app: web.Application) -> None:
     """Make `app` build, own and stop the real services (see the module docstring)."""
     app.cleanup_ctx.extend(
-        (database, bus, seats_and_sessions, registry, ivr_menu, call_state, wallboard_context, pbx)
+        (
+            database,
+            bus,
+            seats_and_sessions,
+            registry,
+            ivr_menu,
+            call_state,
+            wallboard_context,
+            callbacks,
+            pbx,
+        )
     )
 
 
@@ -203,6 +216,27 @@ async def call_state(app: web.Application) -> AsyncIterator[None]:
         await _stop(writer)
 
 
+async def callbacks(app: web.Application) -> AsyncIterator[None]:
+    """The callback list: abandoned calls from the call state; the PBX link attaches the
+    AMI client (placing and results) when it starts. Its writes run in an owned task."""
+    settings = app[SETTINGS]
+    service = CallbackService(
+        CallbackStore(app[ENGINE]),
+        None,
+        settings.callbacks,
+        locator=app[LOCATOR],
+        seat_of=lambda agent: seat_of(app, agent),
+        region=settings.locator.region,
+    )
+    app[STATE].on_call_finished(service.on_call_finished)
+    app[CALLBACKS] = service
+    task = _owned(service.run(), "callbacks")
+    try:
+        yield
+    finally:
+        await _stop(task)
+
+
 async def pbx(app: web.Application) -> AsyncIterator[None]:
     """The AMI client and the duty service: who takes calls, driven and watched."""
     settings = app[SETTINGS]
@@ -232,6 +266,8 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
     ami.on_link(duty.on_link)
     if WALLBOARD in app:  # the supervisors' board counts the same stream, after them
         app[WALLBOARD].attach(ami)
+    if CALLBACKS in app:  # places callbacks, follows their results
+        app[CALLBACKS].attach(ami, ami)
     await ami.start()
     log.info(
         "services up: node=%s ami=%s:%s", settings.node_id, settings.ami.host, settings.ami.port

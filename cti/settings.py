@@ -63,6 +63,33 @@ class MembersSettings(BaseModel):
     retry_s: float = Field(default=5.0, gt=0)  # a refused member action is tried again
 
 
+class CallbacksSettings(BaseModel):
+    """Calling back abandoned callers (`cti.callbacks`).
+
+    `agent_channel` is the Originate's first leg, the agent's own seat (`{seat}`):
+    `PJSIP/{seat}` for SIP phones, `Local/{seat}@agents-callback/n` in the recordings' test
+    bed; once the agent answers, Asterisk runs `context` (`callback`) with the number as the
+    extension. A registered elderly or emergency caller is promised a call within
+    `promise_s` (10 minutes); anyone else within `other_deadline_s` (2 hours).
+    """
+
+    agent_channel: str = Field(default="PJSIP/{seat}", pattern=r"^[A-Za-z]+/[^\s]*\{seat\}[^\s]*$")
+    context: str = Field(default="callback", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    caller_id: str = Field(default='"89000回拨" <89000>', max_length=80)
+    agent_ring_s: float = Field(default=15.0, gt=0)  # Originate Timeout: the agent's ring
+    promise_s: float = Field(default=600.0, gt=0)
+    other_deadline_s: float = Field(default=7200.0, gt=0)
+    # An attempt with no result after this long (events lost) is marked lost, never re-sent.
+    result_timeout_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("caller_id")
+    @classmethod
+    def _one_line_cid(cls, value: str) -> str:
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError("must not contain CR, LF or NUL")
+        return value
+
+
 class HTTPSettings(BaseModel):
     """The agent/admin web server."""
 
@@ -94,6 +121,26 @@ class AsteriskConfSettings(BaseModel):
     asterisk_dir: Path | None = None
 
 
+class LoginSettings(BaseModel):
+    """Login throttling (`cti.web.throttle`): failed logins per agent and per address in
+    `window_s`; at the limit the next try is 429 with `Retry-After`. At most `max_pending`
+    password checks wait their turn (then 503 `login_busy`); `max_tracked` bounds memory."""
+
+    window_s: float = Field(default=300.0, gt=0)
+    agent_failures: int = Field(default=5, ge=1)
+    # One address can be a whole room behind NAT: 52 agents mistyping at a shift change.
+    address_failures: int = Field(default=30, ge=1)
+    max_pending: int = Field(default=32, ge=1)
+    max_tracked: int = Field(default=10_000, ge=1)
+
+
+class SeatsSettings(BaseModel):
+    """The seats agents may log in at: `seat01`…`seatNN` (until the seat model is edited
+    by administrators; see `cti.web.login.seat_exists`)."""
+
+    count: int = Field(default=52, ge=1, le=9999)
+
+
 class LocatorSettings(BaseModel):
     """Caller-ID normalisation (home region and area code) and the index refresh interval."""
 
@@ -117,6 +164,9 @@ class Settings(BaseSettings):
     ivr: IVRSettings = IVRSettings()
     locator: LocatorSettings = LocatorSettings()
     members: MembersSettings = MembersSettings()
+    login: LoginSettings = LoginSettings()
+    seats: SeatsSettings = SeatsSettings()
+    callbacks: CallbacksSettings = CallbacksSettings()
     conf: AsteriskConfSettings = AsteriskConfSettings()
     database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"
     redis_url: str | None = None

@@ -5,7 +5,8 @@ of the same `Action` name and rewrites the recorded ActionID to the client's in 
 Actions the recording does not hold at that point (our client's Login-time resync, its
 watchdog Pings) are answered in the shapes Asterisk used in the recordings: `Ping: Pong` as
 in 01, empty `QueueStatus`/`QueueSummary`/`CoreShowChannels` lists as in 01 and 10b, and
-`Response: Error` "Invalid/unknown command" as in 01 for anything else.
+`Events: On` as 17 answers `Events`, and `Response: Error` "Invalid/unknown command" as in 01
+for anything else.
 
 With `wait_for_actions=False` it streams past the client blocks (other than Login) and drops
 the recorded answers to them, so a test can push a call's events through a client that never
@@ -138,6 +139,8 @@ def synthesized_reply(action: Action) -> bytes:
         return _list_reply(aid, "Queue summary will follow", items, "QueueSummaryComplete", 3)
     if name == "coreshowchannels":
         return _list_reply(aid, "Channels will follow", [], "CoreShowChannelsComplete", 0)
+    if name == "events":  # as 03, 15-18 answer EventMask: on
+        return _msg(("Response", "Success"), ("ActionID", aid), ("Events", "On"))
     if name == "login":
         return _msg(
             ("Response", "Success"), ("ActionID", aid), ("Message", "Authentication accepted")
@@ -233,7 +236,7 @@ class _Session:
                 await asyncio.sleep(0)
                 continue
             is_login = step.name.lower() == "login"
-            if not (wait_all or is_login):
+            if not (wait_all or is_login) or step.name.lower() in self.peer.not_waited:
                 if step.action_id is not None:
                     self.skipped.add(step.action_id.encode())
                 continue
@@ -253,7 +256,7 @@ class _Session:
 
     def _next_expected(self, index: int) -> str | None:
         for step in self.peer.steps[index + 1 :]:
-            if isinstance(step, _ClientBlock):
+            if isinstance(step, _ClientBlock) and step.name.lower() not in self.peer.not_waited:
                 return step.name.lower()
         return None
 
@@ -352,6 +355,10 @@ class ReplayPeer:
     `unanswered`: action names swallowed without a reply (to leave an action in flight).
     `denied`: action names answered `Message: Permission denied`, as 20 shows for a user
     without the action's class (e.g. our resync's CoreShowChannels under `ctiro`).
+    `not_waited`: recorded client blocks streamed past (their answers dropped) even when
+    waiting for actions: by default the recording client's `Events` (EventMask on), which our
+    client never sends (its Login already receives every event), so 17's Originates are
+    waited for and answered as recorded.
     """
 
     def __init__(
@@ -369,6 +376,7 @@ class ReplayPeer:
         seed: int = 0,
         unanswered: tuple[str, ...] = (),
         denied: tuple[str, ...] = (),
+        not_waited: tuple[str, ...] = ("events",),
     ) -> None:
         if isinstance(chunk, int) and chunk < 1:
             raise ValueError("chunk must be >= 1 byte")
@@ -385,6 +393,7 @@ class ReplayPeer:
         self.seed = seed
         self.unanswered = {name.lower() for name in unanswered}
         self.denied = {name.lower() for name in denied}
+        self.not_waited = {name.lower() for name in not_waited}
         self.connections = 0
         self.received: list[Action] = []
         self._server: asyncio.Server | None = None

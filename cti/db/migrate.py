@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "seats.models",
     "cti.state.models",
     "queues.membership.tables",
+    "cti.callbacks.models",
 )
 
 SCRIPT_LOCATION = "cti.db:migrations"

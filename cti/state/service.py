@@ -64,6 +64,8 @@ class _CallContext:
 
 
 Job = Callable[[], Awaitable[object]]
+# Told of every finished call: its record, the matched resident ids, an IVR emergency.
+FinishedHook = Callable[[CallRecord, tuple[str, ...], bool], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,12 @@ class StateService:
         self._in_order = asyncio.Lock()
         self._contexts: dict[str, _CallContext] = {}
         self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
+        self._finished_hooks: list[FinishedHook] = []
+
+    def on_call_finished(self, hook: FinishedHook) -> None:
+        """Call `hook(record, resident_ids, emergency)` for every finished call, in order, on
+        the event path (it must not wait: the callback list queues its own write)."""
+        self._finished_hooks.append(hook)
 
     async def on_event(self, event: Event) -> None:
         """Handle one AMI event (subscribe this to the AMI client)."""
@@ -184,6 +192,16 @@ class StateService:
             record.outcome,
             record.waited_s,
         )
+        if self._finished_hooks:
+            learnt = context.ivr if context is not None else None
+            if learnt is None and self._ivr is not None:
+                learnt = self._ivr.learnt(record.call_id)
+            emergency = bool(learnt is not None and learnt.emergency)
+            for hook in self._finished_hooks:
+                try:
+                    hook(record, ids, emergency)
+                except Exception:
+                    log.exception("call finished hook failed: call=%s", record.call_id)
         if self._call_log is not None:
             await self._enqueue(_LogCall(record, ids))
 

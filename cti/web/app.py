@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from cti.admin import http as admin_http
 from cti.bus import Bus
+from cti.callbacks import http as callbacks_http
 from cti.settings import Settings
 from cti.wallboard import http as wallboard_http
 from cti.web import agent_ws, duty, login, ops, pages, wrapup
@@ -17,10 +19,12 @@ from cti.web.keys import (
     BUS,
     HUB,
     LIMITS,
+    LOGIN_GUARD,
     METRICS,
     SEATS,
     SESSIONS,
     SETTINGS,
+    TICKETS,
     WRAPUPS,
     SocketLimits,
 )
@@ -28,6 +32,8 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import AgentSession, Sessions, SessionStore
 from cti.web.sockets import CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, SocketHub
+from cti.web.throttle import LoginGuard
+from cti.web.tickets import TicketBook
 from seats import AgentAccounts, SeatDirectory
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,8 @@ def create_app(
     app[METRICS] = metrics
     app[SESSIONS] = (services.sessions if services else None) or SessionStore()
     app[HUB] = SocketHub(metrics)
+    app[LOGIN_GUARD] = LoginGuard(settings.login)
+    app[TICKETS] = TicketBook()
     if services is not None:
         app[ACCOUNTS] = services.accounts
         app[BUS] = services.bus
@@ -85,6 +93,8 @@ def create_app(
         app.add_routes(table)
     pages.add_static(app)
     wallboard_http.setup(app)  # /wallboard, its API and socket (supervisors only)
+    admin_http.setup(app)  # /api/admin, /api/openapi.json, /admin (administrators only)
+    callbacks_http.setup(app)  # /api/callbacks: the abandoned callers to call back
     return app
 
 
