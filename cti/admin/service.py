@@ -1,0 +1,275 @@
+"""Change-sets: dry-run, apply (files + QueueReload, agents requeued through the duty
+service), rollback to any earlier version; every version says who, when, what, and what
+Asterisk answered. No HTTP here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cti.admin.models import (
+    ActionOutcome,
+    AmiAction,
+    ChangePlan,
+    Requeue,
+    VersionSummary,
+)
+from cti.conf.live import (
+    LIVE_FILES,
+    ActionSender,
+    apply_files,
+    diff_files,
+    operator_reloads,
+    reload_actions,
+)
+from cti.conf.model import HotlineConfig
+from cti.conf.render import RenderOptions, render
+from cti.settings import Settings
+from queues import registry
+from queues.membership.models import SeatDuty, Wanted
+from seats.accounts import AgentProfile
+
+log = logging.getLogger(__name__)
+# Written by an apply: the files QueueReload rereads, and the dialplan (no secret in it).
+APPLY_FILES = (*LIVE_FILES, "extensions.conf")
+
+
+class VersionConflict(Exception):
+    """The change was edited from an older version than the current one."""
+
+    def __init__(self, base: int, current: int) -> None:
+        super().__init__(f"edited from version {base}, but version {current} is current")
+        self.base = base
+        self.current = current
+
+
+class UnknownVersion(LookupError):
+    """No such version to roll back to."""
+
+
+class Duty(Protocol):
+    """The duty service as change-sets use it (`queues.MembershipService`)."""
+
+    def duties(self) -> list[SeatDuty]: ...
+
+    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None: ...
+
+
+class Profiles(Protocol):
+    """Agent accounts as change-sets read them."""
+
+    async def get(self, agent_id: str) -> AgentProfile | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One applied configuration."""
+
+    config: HotlineConfig
+    summary: VersionSummary
+
+
+def wanted_for(config: HotlineConfig, profile: AgentProfile) -> tuple[Wanted, ...]:
+    """The queues `profile` serves under `config`: the administrator's override when there
+    is one, else one language queue per language at the level's penalty; a duty officer
+    also serves the duty queue first."""
+    override = config.override_of(profile.id)
+    if override is not None and override.queues is not None:
+        return tuple(Wanted(s.queue, s.penalty) for s in override.queues)
+    by_language = {q.language: q.name for q in config.queues if q.kind == "language"}
+    wanted = [
+        Wanted(by_language[s.language], s.penalty)
+        for s in profile.skills
+        if s.language in by_language
+    ]
+    if profile.role == "duty_officer":
+        wanted.insert(0, Wanted(config.duty_queue.name, 0))
+    return tuple(wanted)
+
+
+def _label(queues: Sequence[Wanted]) -> list[str]:
+    return [f"{w.queue}:{w.penalty}" for w in queues]
+
+
+def member_actions(requeue: Requeue, interface: Callable[[str], str]) -> list[AmiAction]:
+    """The member actions the reconciler will send for one requeue (for the dry-run)."""
+    before = dict(item.split(":") for item in requeue.before)
+    after = dict(item.split(":") for item in requeue.after)
+    iface = interface(requeue.seat)
+    actions = []
+    for queue, penalty in after.items():
+        if queue not in before:
+            fields = {"Queue": queue, "Interface": iface, "Penalty": penalty}
+            actions.append(AmiAction(action="QueueAdd", fields=fields, sender="reconciler"))
+        elif before[queue] != penalty:
+            fields = {"Queue": queue, "Interface": iface, "Penalty": penalty}
+            actions.append(AmiAction(action="QueuePenalty", fields=fields, sender="reconciler"))
+    for queue in before:
+        if queue not in after:
+            fields = {"Queue": queue, "Interface": iface}
+            actions.append(AmiAction(action="QueueRemove", fields=fields, sender="reconciler"))
+    return actions
+
+
+class AdminService:
+    """The configuration's versions and the change-sets between them (one per process; a
+    lock makes applies one at a time)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        profiles: Profiles,
+        *,
+        duty: Duty | None = None,
+        sender: ActionSender | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._profiles = profiles
+        self._duty = duty
+        self._sender = sender
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        first = VersionSummary(
+            version=0, author="system", at=clock(), comment="built-in", asterisk_applied=True
+        )
+        self._versions: list[Version] = [Version(HotlineConfig(), first)]
+        registry.install(self.current.config.queues)
+
+    @property
+    def current(self) -> Version:
+        """The version in force."""
+        return self._versions[-1]
+
+    def history(self) -> list[VersionSummary]:
+        """Every version, newest first."""
+        return [v.summary for v in reversed(self._versions)]
+
+    def _rendered(self, config: HotlineConfig) -> dict[str, str]:
+        placeholders = self._settings.conf.seat_secret_key is None
+        return render(config, self._settings, RenderOptions(placeholders=placeholders))
+
+    async def plan(self, base_version: int, config: HotlineConfig) -> ChangePlan:
+        """What applying `config` would do; VersionConflict when `base_version` is stale."""
+        current = self.current
+        if base_version != current.summary.version:
+            raise VersionConflict(base_version, current.summary.version)
+        # The diff never shows secrets: both sides with placeholders.
+        template = RenderOptions(placeholders=True)
+        files = diff_files(
+            render(current.config, self._settings, template),
+            render(config, self._settings, template),
+        )
+        actions = [
+            AmiAction(action=a.action, fields=a.fields, sender="apply")
+            for a in reload_actions(files)
+        ]
+        requeues = await self._requeues(config)
+        iface = self._settings.members.interface
+        for requeue in requeues:
+            actions += member_actions(requeue, lambda seat: iface.format(seat=seat))
+        return ChangePlan(
+            base_version=base_version,
+            files=files,
+            actions=actions,
+            requeues=requeues,
+            operator_reloads=operator_reloads(files),
+        )
+
+    async def _requeues(self, config: HotlineConfig) -> list[Requeue]:
+        if self._duty is None:
+            return []
+        requeues = []
+        for duty in sorted(self._duty.duties(), key=lambda d: d.seat):
+            profile = await self._profiles.get(duty.agent)
+            if profile is None:
+                continue
+            after = wanted_for(config, profile)
+            if after != duty.queues:
+                requeues.append(
+                    Requeue(
+                        agent=duty.agent,
+                        seat=duty.seat,
+                        before=_label(duty.queues),
+                        after=_label(after),
+                    )
+                )
+        return requeues
+
+    async def apply(
+        self,
+        base_version: int,
+        config: HotlineConfig,
+        author: str,
+        comment: str = "",
+        *,
+        rollback_of: int | None = None,
+    ) -> tuple[VersionSummary, ChangePlan]:
+        """Apply `config` as the next version: the registry, the files and QueueReload,
+        then the requeues (the reconciler sends the member actions). Each step's outcome is
+        recorded; a failed AMI action does not undo the version (the stored state says
+        what Asterisk has: `asterisk_applied` false, the failed step named)."""
+        async with self._lock:
+            plan = await self.plan(base_version, config)
+            registry.install(config.queues)
+            new_files = self._rendered(config)
+            files = {n: new_files[n] for n in APPLY_FILES if n in plan.files}
+            reloads = reload_actions(plan.files)
+            steps = []
+            if files:
+                steps = await apply_files(
+                    files, reloads, self._settings.conf.asterisk_dir, self._sender
+                )
+            results = [ActionOutcome(action=s.action, ok=s.ok, message=s.message) for s in steps]
+            for requeue in plan.requeues:
+                wanted = [Wanted(q, int(p)) for q, p in (i.split(":") for i in requeue.after)]
+                done = self._duty.requeue(requeue.agent, wanted) if self._duty else None
+                results.append(
+                    ActionOutcome(
+                        action=f"requeue {requeue.agent}",
+                        ok=done is not None,
+                        message="the reconciler follows" if done else "not at a seat any more",
+                    )
+                )
+            summary = VersionSummary(
+                version=self.current.summary.version + 1,
+                author=author,
+                at=self._clock(),
+                comment=comment,
+                rollback_of=rollback_of,
+                results=results,
+                asterisk_applied=all(r.ok for r in results),
+            )
+            self._versions.append(Version(config, summary))
+            log.info(
+                "admin: version %d by %s (%s): %s",
+                summary.version,
+                author,
+                comment or "-",
+                [(r.action, r.ok) for r in results],
+            )
+            return summary, plan
+
+    async def rollback(
+        self, to_version: int, base_version: int, author: str, comment: str = ""
+    ) -> tuple[VersionSummary, ChangePlan]:
+        """Apply the configuration of `to_version` again, as a new version."""
+        target = next((v for v in self._versions if v.summary.version == to_version), None)
+        if target is None:
+            raise UnknownVersion(to_version)
+        note = comment or f"rollback to version {to_version}"
+        return await self.apply(base_version, target.config, author, note, rollback_of=to_version)
+
+    async def on_login(self, profile: AgentProfile) -> None:
+        """An agent just took a seat: give them the queues of the current configuration
+        when they differ from those of their languages (override, duty officer)."""
+        if self._duty is None:
+            return
+        wanted = wanted_for(self.current.config, profile)
+        duty = next((d for d in self._duty.duties() if d.agent == profile.id), None)
+        if duty is not None and duty.queues != wanted:
+            self._duty.requeue(profile.id, wanted)
