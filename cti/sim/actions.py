@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cti.ami import Action, Header
 from cti.sim.channels import Headers
+from cti.sim.originate import originate
 from cti.sim.pbx import NoSuchQueue, Pbx
 from cti.sim.queues import Queue
 
@@ -273,6 +274,11 @@ def core_settings(pbx: Pbx, action: Action) -> ActionResult:
     )
 
 
+def _originate(pbx: Pbx, action: Action) -> ActionResult:
+    reply, events = originate(pbx, action)
+    return ActionResult(reply, events)
+
+
 HANDLERS: dict[str, Callable[[Pbx, Action], ActionResult]] = {
     "ping": ping,
     "queueadd": queue_add,
@@ -283,6 +289,7 @@ HANDLERS: dict[str, Callable[[Pbx, Action], ActionResult]] = {
     "queuesummary": queue_summary,
     "coreshowchannels": core_show_channels,
     "coresettings": core_settings,
+    "originate": _originate,
 }
 
 

@@ -85,7 +85,7 @@ async def test_17_results_come_from_asterisk_and_nothing_is_repeated(
             await service.place(alone, "a07")
             assert await _result(service, alone) == "busy"
 
-            # The same elderly caller abandons again: one callback, counted twice.
+            # The caller abandons again after their callback was closed: a new one.
             service.on_call_finished(record("c3", "05356683318"), ["R002"])
             third = await _listed(service, "c3")
             await service.claim(third, "a07")
