@@ -67,6 +67,7 @@ class ChangePlan(_Schema):
     """What a change would do: configuration lines, AMI actions, agents requeued."""
 
     base_version: int
+    changes: list[str] = Field(description="what changes in the model, one line each")
     files: dict[str, list[str]] = Field(description="unified diff per changed file")
     actions: list[AmiAction]
     requeues: list[Requeue]

@@ -115,6 +115,35 @@ def member_actions(requeue: Requeue, interface: Callable[[str], str]) -> list[Am
     return actions
 
 
+def model_changes(old: HotlineConfig, new: HotlineConfig) -> list[str]:
+    """The differences between two configurations, one readable line each (queue
+    parameters, queues added/removed, group moves, agent overrides)."""
+    lines: list[str] = []
+    before = {q.name: q for q in old.queues}
+    after = {q.name: q for q in new.queues}
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            lines.append(f"queue {name} removed")
+        elif name not in before:
+            lines.append(f"queue {name} added ({after[name].kind}, {after[name].language})")
+        else:
+            a, b = before[name].model_dump(), after[name].model_dump()
+            lines += [f"queue {name}: {k} {a[k]} → {b[k]}" for k in a if a[k] != b[k]]
+    was = {m: g.name for g in old.shifts.groups for m in g.members}
+    now = {m: g.name for g in new.shifts.groups for m in g.members}
+    for agent in sorted(set(was) | set(now)):
+        if was.get(agent) != now.get(agent):
+            lines.append(f"agent {agent}: group {was.get(agent, '-')} → {now.get(agent, '-')}")
+    if old.shifts.model_dump(exclude={"groups"}) != new.shifts.model_dump(exclude={"groups"}):
+        lines.append("shift times or rotation changed")
+    old_ov = {o.agent: o for o in old.agents}
+    new_ov = {o.agent: o for o in new.agents}
+    for agent in sorted(set(old_ov) | set(new_ov)):
+        if old_ov.get(agent) != new_ov.get(agent):
+            lines.append(f"agent {agent}: queue override changed")
+    return lines
+
+
 class AdminService:
     """The configuration's versions and the change-sets between them (one per process; a
     lock makes applies one at a time)."""
@@ -174,6 +203,7 @@ class AdminService:
             actions += member_actions(requeue, lambda seat: iface.format(seat=seat))
         return ChangePlan(
             base_version=base_version,
+            changes=model_changes(current.config, config),
             files=files,
             actions=actions,
             requeues=requeues,

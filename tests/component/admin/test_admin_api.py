@@ -172,6 +172,10 @@ async def test_dry_run_shows_lines_and_actions_and_sends_nothing(admin: Admin) -
         json={"base_version": version, "config": config},
     )
     assert status == 200, plan
+    assert plan["changes"] == [
+        "queue q-zh: service_level_s 15 → 20",
+        "agent a07: queue override changed",
+    ]
     assert "+servicelevel = 20" in plan["files"]["queues.conf"]
     assert "-servicelevel = 15" in plan["files"]["queues.conf"]
     actions = [(a["action"], a["fields"].get("Queue"), a["sender"]) for a in plan["actions"]]
