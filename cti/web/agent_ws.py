@@ -1,8 +1,10 @@
-"""`GET /ws/agent?token=…&last_seq=N`: one agent's messages, replayed then live.
+"""`GET /ws/agent?ticket=…&last_seq=N`: one agent's messages, replayed then live.
 
 The bus's `subscribe(agent, after=last_seq)` yields what the agent missed and then live
 messages with no gap and no duplicate; this module only moves them into the socket's bounded
-queue and cuts the socket when it falls behind.
+queue and cuts the socket when it falls behind. A `heartbeat` (no seq, not on the bus) goes
+out every `app_heartbeat_s`: a browser cannot see ping frames, so that is how the page learns
+that a silent link is dead (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from aiohttp import WSMsgType, web
 
 from cti import stop_task
 from cti.bus import Bus, Message, SlowSubscriber
-from cti.web.errors import BadRequest
-from cti.web.keys import BUS, DUTY, HUB, LIMITS, METRICS
+from cti.web.errors import BadRequest, InvalidToken
+from cti.web.keys import BUS, DUTY, HUB, LIMITS, METRICS, SESSIONS, TICKETS
 from cti.web.requests import session_of
+from cti.web.sessions import AgentSession
 from cti.web.sockets import AgentSocket
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,34 @@ def _last_seq(request: web.Request) -> int | None:
     return int(raw)
 
 
+@routes.post("/api/agent/ticket")
+async def socket_ticket(request: web.Request) -> web.Response:
+    """A single-use ticket for `GET /ws/agent?ticket=…`, and the heartbeat interval."""
+    session = await session_of(request)
+    tickets = request.app[TICKETS]
+    return web.json_response(
+        {
+            "ticket": tickets.issue(session.token),
+            "expires_in_s": tickets.ttl_s,
+            "heartbeat_s": request.app[LIMITS].app_heartbeat_s,
+        }
+    )
+
+
+async def _socket_session(request: web.Request) -> AgentSession:
+    ticket = request.query.get("ticket")
+    if ticket is None:
+        return await session_of(request)  # `?token=`: clients from before the tickets
+    session = await request.app[SESSIONS].validate(request.app[TICKETS].redeem(ticket))
+    if session is None:
+        raise InvalidToken("ticket unknown, spent or expired; ask for another")
+    return session
+
+
 @routes.get("/ws/agent")
 async def agent_ws(request: web.Request) -> web.StreamResponse:
     """Stream the agent's messages; see docs/protocol.md for the message shapes."""
-    session = await session_of(request)  # before the upgrade: a bad token is a JSON 401
+    session = await _socket_session(request)  # before the upgrade: a bad one is a JSON 401
     last_seq = _last_seq(request)
     app = request.app
     limits = app[LIMITS]
@@ -65,11 +92,15 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             last_seq = int(notice["seq"])
         feed = bus.subscribe(session.agent, after=last_seq)
         pump = asyncio.create_task(_forward(notice, feed, socket), name=f"ws-{session.agent}")
+        beat = asyncio.create_task(
+            _heartbeat(socket, limits.app_heartbeat_s), name=f"ws-beat-{session.agent}"
+        )
         if DUTY in app:  # the page shows the agent's state and queues from the start
             app[DUTY].announce(session.agent)
         try:
             await _read_until_closed(ws)
         finally:
+            await stop_task(beat)
             await stop_task(pump)
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
@@ -114,6 +145,15 @@ async def _forward(
         if aclose is not None:
             with contextlib.suppress(Exception):
                 await aclose()
+
+
+async def _heartbeat(socket: AgentSocket, interval_s: float) -> None:
+    """`{"type": "heartbeat", "interval_s": …}` every `interval_s` until the socket is gone."""
+    message = {"type": "heartbeat", "interval_s": interval_s}
+    while True:
+        await asyncio.sleep(interval_s)
+        if not await socket.send(message):
+            return
 
 
 async def _read_until_closed(ws: web.WebSocketResponse) -> None:

@@ -15,6 +15,7 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
+from cti.web.tickets import TicketBook
 from ivr import IvrServer
 from locator import Locator
 from queues import MembershipService
@@ -29,7 +30,8 @@ class SocketLimits:
     """
 
     send_timeout_s: float = 10.0
-    heartbeat_s: float = 15.0
+    heartbeat_s: float = 15.0  # WebSocket ping frames (the server's check of the client)
+    app_heartbeat_s: float = 5.0  # `heartbeat` messages (the page's check of the link)
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -40,6 +42,7 @@ WRAPUPS = web.AppKey[WrapupSink]("wrapups")
 SEATS = web.AppKey("seats", SeatDirectory)
 SESSIONS = web.AppKey[Sessions]("sessions")
 HUB = web.AppKey("socket_hub", SocketHub)
+TICKETS = web.AppKey("ws_tickets", TicketBook)  # single-use tickets for /ws/agent
 METRICS = web.AppKey("metrics", WebMetrics)
 LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services
 AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)

@@ -47,6 +47,7 @@ class AgentSocket:
         self._metrics = metrics
         self._send_timeout_s = send_timeout_s
         self.dropped: str | None = None
+        self._writing = asyncio.Lock()  # the feed and the heartbeat write one frame at a time
 
     async def send(self, message: Mapping[str, Any]) -> bool:
         """Write one message; False when the socket is gone or was dropped for slowness."""
@@ -56,7 +57,7 @@ class AgentSocket:
         try:
             # The deadline bounds the wait on the transport's drain, which is where a peer
             # that stops reading makes send_str wait.
-            async with asyncio.timeout(self._send_timeout_s):
+            async with asyncio.timeout(self._send_timeout_s), self._writing:
                 await self.ws.send_str(frame)
         except TimeoutError:
             self.drop("send_timeout")

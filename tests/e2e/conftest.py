@@ -24,6 +24,7 @@ from cti.db import create_engine, upgrade
 from cti.settings import LocatorSettings, Settings
 from cti.state import CallLog, CallTracker, StateService
 from cti.web import WebServices, create_app
+from cti.web.keys import ENGINE, LOCATOR, SocketLimits
 from locator import Locator, parse_file, save_residents
 from seats import MemoryAgentAccounts, SeatDirectory
 
@@ -61,7 +62,14 @@ async def stack(tmp_path: Path, registry_sample: Path, aiohttp_server: Any) -> A
     seats = SeatDirectory()
     state = StateService(CallTracker(seats), bus, locator, CallLog(engine))
     writer = asyncio.create_task(state.run())
-    app = create_app(Settings(), WebServices(accounts, bus, state, seats))
+    # A heartbeat a second: a silent link reads "stale" within three.
+    app = create_app(
+        Settings(),
+        WebServices(accounts, bus, state, seats),
+        limits=SocketLimits(app_heartbeat_s=1.0),
+    )
+    app[LOCATOR] = locator  # the registry search and the resident's last contacts
+    app[ENGINE] = engine
     server: TestServer = await aiohttp_server(app)
     try:
         yield Stack(str(server.make_url("/agent")), bus, seats, state, locator, engine, app)

@@ -2,7 +2,8 @@
 
 `stop()` stops listening and cuts every open connection (as a stopped PostgreSQL does);
 `start()` listens again on the same port. With `hang = True` connections are accepted and
-never answered (a server that is up but stuck).
+never answered (a server that is up but stuck). `hold()` keeps every byte in the proxy
+without closing anything (a network holding packets: no FIN, no RST) until `release()`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def hold(self) -> None:
+        """Stop passing bytes on, in both directions; connections stay open, bytes wait."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        """Pass bytes on again, the held ones first."""
+        self._flowing.set()
 
     async def start(self) -> int:
         """Listen (on the same port as before, after a stop); returns the port."""
@@ -70,9 +81,9 @@ class TcpProxy:
                 self._writers.discard(w)
                 w.transport.abort()
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()

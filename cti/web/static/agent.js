@@ -38,6 +38,9 @@
   let lastSeq = Number(store.getItem("cti.last_seq") || "0");
   let socket = null;
   let retryMs = 500;
+  let connectAttempt = 0;           // a newer connect() makes an older one's answer moot
+  let heartbeatS = 5;               // the server's heartbeat interval (it tells us)
+  let heardAt = 0;                  // when the socket last carried anything
   let everOpened = false;
   let resyncedAt = null;            // Date of the last replay-after-reconnect or server resync
   let connState = "offline";
@@ -225,35 +228,68 @@
 
   // ---- the socket -------------------------------------------------------------------
 
-  function connect() {
+  // The socket opens with a single-use ticket (POST /api/agent/ticket): the session token
+  // stays in a header, never in a URL. The server sends a `heartbeat` every `heartbeat_s`:
+  // a browser cannot see ping frames, so two missed heartbeats mean the link is dead even
+  // when nothing closed it (a network holding packets): the page says "stale" and reconnects
+  // with last_seq.
+  async function connect() {
     if (!session) return;
+    const attempt = ++connectAttempt;
+    setConn(everOpened ? (connState === "stale" ? "stale" : "reconnecting") : "connecting");
+    let ticket;
+    try {
+      const resp = await fetchWithin(3000, "/api/agent/ticket", {
+        method: "POST",
+        headers: { Authorization: "Bearer " + session.token },
+      });
+      if (attempt !== connectAttempt || !session) return;
+      if (resp.status === 401) {
+        endSession("session_ended");
+        return;
+      }
+      const data = await resp.json().catch(() => ({}));
+      if (!resp.ok || typeof data.ticket !== "string") throw new Error("no ticket");
+      ticket = data.ticket;
+      if (Number(data.heartbeat_s) > 0) heartbeatS = Number(data.heartbeat_s);
+    } catch (e) {
+      if (attempt === connectAttempt) retryLater();
+      return;
+    }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = proto + "//" + location.host + "/ws/agent?token=" +
-      encodeURIComponent(session.token) + "&last_seq=" + lastSeq;
-    setConn(everOpened ? "reconnecting" : "connecting");
+    const url = proto + "//" + location.host + "/ws/agent?ticket=" +
+      encodeURIComponent(ticket) + "&last_seq=" + lastSeq;
     const ws = new WebSocket(url);
     socket = ws;
+    heardAt = Date.now();   // the open itself must come within the heartbeat window
     // "Live" once the server has said where things stand (its `duty`, with the PBX state,
     // comes first), so a page opened during an outage never flashes "live"; a server
     // without the duty API is taken as live after a second of silence.
     let opened = null;
     ws.onopen = () => {
       retryMs = 500;
+      heardAt = Date.now();
       if (everOpened) resyncedAt = new Date();   // the server replays what we missed at once
       everOpened = true;
       opened = setTimeout(() => { if (socket === ws) setConn("live"); }, 1000);
     };
     ws.onmessage = (ev) => {
-      if (opened !== null) {
-        clearTimeout(opened);
-        opened = null;
-        setTimeout(() => { if (socket === ws) setConn("live"); }, 0);
-      }
+      heardAt = Date.now();
       let msg;
       try {
         msg = JSON.parse(ev.data);
       } catch (e) {
         return;
+      }
+      if (msg && msg.type === "heartbeat") {
+        if (Number(msg.interval_s) > 0) heartbeatS = Number(msg.interval_s);
+        if (connState === "stale") setConn("live");
+        return;
+      }
+      if (opened !== null) {
+        clearTimeout(opened);
+        opened = null;
+        setTimeout(() => { if (socket === ws) setConn("live"); }, 0);
       }
       receive(msg);
     };
@@ -261,28 +297,41 @@
       if (socket !== ws) return;
       socket = null;
       if (ev.code === SESSION_ENDED) {
-        endSession("session_ended");
+        endSession(ev.reason && /^seat taken/.test(ev.reason) ? "seat_taken" : "session_ended");
         return;
       }
-      setConn("reconnecting");
-      setTimeout(checkThenReconnect, retryMs);
-      retryMs = Math.min(retryMs * 2, 5000);
+      if (connState !== "stale") setConn("reconnecting");
+      retryLater();
     };
   }
 
-  // A refused upgrade looks the same as a network error to a WebSocket: ask over HTTP
-  // whether the token is still good before trying again.
-  async function checkThenReconnect() {
-    if (!session) return;
+  function retryLater() {
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 5000);
+  }
+
+  function fetchWithin(ms, url, init) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ms);
+    return fetch(url, Object.assign({}, init, { signal: abort.signal })).finally(() => clearTimeout(timer));
+  }
+
+  // Two heartbeats missed (plus a second of grace): the link is silent, whatever the socket
+  // says. Drop it without waiting for a close handshake that cannot come, and reconnect.
+  function checkHeartbeat() {
+    if (!session || !socket) return;
+    if (Date.now() - heardAt <= heartbeatS * 2000 + 1000) return;
+    const ws = socket;
+    socket = null;
+    ws.onclose = null;
+    ws.onmessage = null;
     try {
-      const resp = await fetch("/ws/agent?token=" + encodeURIComponent(session.token));
-      if (resp.status === 401) {
-        endSession("session_ended");
-        return;
-      }
+      ws.close();
     } catch (e) {
-      // server unreachable: keep trying
+      // already closing
     }
+    setConn("stale");
+    retryMs = 500;
     connect();
   }
 
@@ -916,6 +965,7 @@
         render();
       });
     }
+    setInterval(checkHeartbeat, 500);
     setInterval(() => {
       const call = currentId ? calls.get(currentId) : null;
       if (call && !$("call-view").hidden) renderTimer(call);

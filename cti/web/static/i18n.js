@@ -3,6 +3,8 @@
 
 window.CTI_TEXT = {
   zh: {
+    conn_stale: "服务器无响应，正在重新连接",
+    seat_taken: "此座席已被其他坐席登录，请重新登录",
     title: "来电弹屏",
     login_title: "坐席登录",
     agent_id: "工号",
@@ -115,6 +117,8 @@ window.CTI_TEXT = {
     outcome: "处理结果",
   },
   en: {
+    conn_stale: "No word from the server: reconnecting",
+    seat_taken: "Another agent logged in at this seat. Please log in again.",
     title: "Screen pop",
     login_title: "Agent login",
     agent_id: "Agent ID",
@@ -227,6 +231,8 @@ window.CTI_TEXT = {
     outcome: "Outcome",
   },
   ko: {
+    conn_stale: "서버 응답 없음: 다시 연결 중",
+    seat_taken: "다른 상담원이 이 좌석에 로그인했습니다. 다시 로그인하세요.",
     title: "수신 팝업",
     login_title: "상담원 로그인",
     agent_id: "상담원 ID",
