@@ -41,3 +41,6 @@ class CallLogEntry(Base):
     wrapup_outcome: Mapped[str | None] = mapped_column(String(32))
     wrapup_note: Mapped[str | None] = mapped_column(Text)
     wrapup_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who called, saved with the wrap-up: a resident id, or "someone else" in the agent's words.
+    caller_resident: Mapped[str | None] = mapped_column(String(32), index=True)
+    caller_other: Mapped[str | None] = mapped_column(String(200))

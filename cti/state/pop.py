@@ -14,6 +14,8 @@ def _resident(card: ResidentCardLike) -> dict[str, Any]:
         "name": card.name,
         "age": card.age,
         "address": card.address,
+        "community": card.community,
+        "language": card.language,  # the resident's preferred language (zh, en, ko)
         "flags": list(card.flags),
         "next_of_kin": [
             {"name": kin.name, "relation": kin.relation, "phones": list(kin.phones)}
