@@ -1,5 +1,5 @@
-"""The call_log revisions (0003_call_log, 0005_call_log_rings) make the table the model
-describes, and undo it."""
+"""The call_log revisions (0003_call_log, 0005_call_log_rings, 0008_call_log_caller) make
+the table the model describes, and undo it."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def _tables(sync_conn: sa.Connection) -> set[str]:
 async def test_migration_creates_the_call_log_the_model_describes(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
-        await upgrade(engine, "0005_call_log_rings")  # later revisions leave call_log alone
-        assert await current_revision(engine) == "0005_call_log_rings"
+        await upgrade(engine, "0008_call_log_caller")  # later revisions leave call_log alone
+        assert await current_revision(engine) == "0008_call_log_caller"
         async with engine.connect() as conn:
             columns = await conn.run_sync(_columns)
         model = {c.name: bool(c.nullable) for c in CallLogEntry.__table__.columns}
