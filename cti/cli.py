@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "seats.cli",
     "cti.web.cli",
     "ivr.cli",
+    "cti.reports.cli",
     "cti.conf.cli",
 )
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from seats.passwords import hash_password, verify_password
+from seats.passwords import CHECKS, hash_password
 
 LANGUAGES = ("zh", "en", "ko")
 # How well an agent speaks a language, and the queue penalty that follows from it: Asterisk
@@ -178,8 +177,8 @@ class MemoryAgentAccounts:
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:
         """The agent when the password matches, else None."""
         entry = self._agents.get(agent_id)
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop
-        ok = await asyncio.to_thread(verify_password, entry[1] if entry else None, password)
+        # argon2 takes a CPU for a while: off the event loop, bounded (seats.passwords)
+        ok = await CHECKS.verify(entry[1] if entry else None, password)
         return entry[0] if entry and ok else None
 
     async def get(self, agent_id: str) -> AgentProfile | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from seats.accounts import AgentProfile, new_profile, parse_skills
 from seats.models import Agent
-from seats.passwords import hash_password, needs_rehash, verify_password
+from seats.passwords import CHECKS, hash_password, needs_rehash
 
 
 def _profile(row: Agent) -> AgentProfile:
@@ -53,15 +52,21 @@ class SqlAgentAccounts:
 
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:
         """The active agent when the password matches, else None."""
-        async with self._sessions.begin() as session:
+        # No database connection is held while the check waits its turn: during a login
+        # flood the call log needs the pool.
+        async with self._sessions() as session:
             row = await session.get(Agent, agent_id)
-            stored = row.password_hash if row is not None and row.active else None
-            # argon2 takes tens of milliseconds of CPU: keep it off the event loop
-            if not await asyncio.to_thread(verify_password, stored, password) or row is None:
-                return None
-            if needs_rehash(row.password_hash):
-                row.password_hash = await asyncio.to_thread(hash_password, password)
-            return _profile(row)
+        stored = row.password_hash if row is not None and row.active else None
+        # argon2 takes a CPU for a while: off the event loop, bounded (seats.passwords)
+        if not await CHECKS.verify(stored, password) or row is None or stored is None:
+            return None
+        if needs_rehash(stored):
+            new_hash = await CHECKS.hash(password)
+            async with self._sessions.begin() as session:
+                fresh = await session.get(Agent, agent_id)
+                if fresh is not None and fresh.password_hash == stored:
+                    fresh.password_hash = new_hash
+        return _profile(row)
 
     async def get(self, agent_id: str) -> AgentProfile | None:
         """The active agent's profile, or None."""

@@ -138,7 +138,7 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
 
     from cti.bus import Bus, InProcessBus, RedisBus
     from cti.db import create_engine, upgrade
-    from cti.settings import LocatorSettings, Settings
+    from cti.settings import LocatorSettings, SeatsSettings, Settings
     from cti.state import CallLog, CallTracker, StateService
     from cti.web import WebServices, create_app
     from locator import Locator, parse_file, save_residents
@@ -177,7 +177,8 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
     seats = SeatDirectory()
     state = StateService(CallTracker(seats), bus, locator, CallLog(engine) if call_log else None)
     services = WebServices(accounts=OpenAccounts(), bus=bus, wrapups=state, seats=seats)
-    app = create_app(Settings(), services)
+    # 1,000 bench agents sit at seat01…seat1000: more seats than the hotline's 52
+    app = create_app(Settings(seats=SeatsSettings(count=9999)), services)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -26,8 +26,9 @@ from aiohttp import WSMsgType, web
 from cti import stop_task
 from cti.wallboard.service import WallboardService
 from cti.web.errors import APIError, InvalidCredentials, InvalidToken, ServiceUnavailable
-from cti.web.keys import ACCOUNTS, DUTY, ENGINE
+from cti.web.keys import ACCOUNTS, DUTY, ENGINE, LOGIN_GUARD
 from cti.web.requests import json_object, text_field
+from cti.web.throttle import authenticate
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -124,9 +125,10 @@ async def supervisor_login(request: web.Request) -> web.Response:
     body = await json_object(request)
     agent_id = text_field(body, "agent", max_len=64)
     password = text_field(body, "password", max_len=256)
-    profile = await request.app[ACCOUNTS].authenticate(agent_id, password)
+    app = request.app  # the agents' throttle: one budget of guesses per account and address
+    profile = await authenticate(request, app[LOGIN_GUARD], app[ACCOUNTS], agent_id, password)
     if profile is None:
-        log.info("supervisor login rejected: agent=%s", agent_id)
+        log.info("supervisor login rejected: agent=%r", agent_id)
         raise InvalidCredentials("unknown agent or wrong password")
     if getattr(profile, "role", "agent") != "supervisor":
         log.info("supervisor login refused (role %s): agent=%s", profile.role, agent_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -25,6 +26,10 @@ class APIError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON body: `{"error": id, "message": text, "details": {...}}`."""
         return {"error": self.error_id, "message": self.message, "details": self.details}
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (none by default)."""
+        return {}
 
 
 class BadRequest(APIError):
@@ -69,6 +74,39 @@ class NotOnDuty(APIError):
     error_id = "not_on_duty"
 
 
+class _RetryLater(APIError):
+    """An error that says when to try again (`Retry-After`, whole seconds)."""
+
+    def __init__(self, message: str, retry_after_s: float, **details: Any) -> None:
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+        super().__init__(message, retry_after_s=self.retry_after_s, **details)
+
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` in whole seconds."""
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class TooManyAttempts(_RetryLater):
+    """Too many failed logins for this agent or from this address: wait `Retry-After`."""
+
+    status = 429
+    error_id = "too_many_attempts"
+
+
+class TooManySockets(_RetryLater):
+    """The agent already holds as many sockets as one agent may."""
+
+    status = 429
+    error_id = "too_many_sockets"
+
+
+class LoginBusy(_RetryLater):
+    """So many password checks are waiting that this one would wait too long."""
+
+    status = 503
+    error_id = "login_busy"
+
+
 class ServiceUnavailable(APIError):
     """A collaborator the request needs is not running."""
 
@@ -88,7 +126,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except APIError as exc:
-        return web.json_response(exc.body(), status=exc.status)
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers())
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

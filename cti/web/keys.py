@@ -15,6 +15,7 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import Sessions
 from cti.web.sockets import SocketHub
+from cti.web.throttle import LoginGuard
 from cti.web.tickets import TicketBook
 from ivr import IvrServer
 from locator import Locator
@@ -30,6 +31,7 @@ class SocketLimits:
     """
 
     send_timeout_s: float = 10.0
+    per_agent: int = 8  # sockets one agent may hold on this node (tabs, reconnect overlap)
     heartbeat_s: float = 15.0  # WebSocket ping frames (the server's check of the client)
     app_heartbeat_s: float = 5.0  # `heartbeat` messages (the page's check of the link)
 
@@ -44,6 +46,7 @@ SESSIONS = web.AppKey[Sessions]("sessions")
 HUB = web.AppKey("socket_hub", SocketHub)
 TICKETS = web.AppKey("ws_tickets", TicketBook)  # single-use tickets for /ws/agent
 METRICS = web.AppKey("metrics", WebMetrics)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)  # failed logins, waiting password checks
 LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services
 AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)
 DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from aiohttp import web
 
 from cti.admin.keys import ADMIN
 from cti.web.errors import BadRequest, InvalidCredentials
-from cti.web.keys import ACCOUNTS, BUS, DUTY, METRICS, SEATS, SESSIONS
+from cti.web.keys import ACCOUNTS, BUS, DUTY, LOGIN_GUARD, METRICS, SEATS, SESSIONS, SETTINGS
 from cti.web.requests import json_object, session_of, text_field
+from cti.web.throttle import authenticate
 from seats import seat_of_interface
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,18 @@ async def login(request: web.Request) -> web.Response:
     if seat and seat_of_interface(seat) != seat:
         raise BadRequest("`seat` must name a seat such as seat07", field="seat")
 
-    profile = await app[ACCOUNTS].authenticate(agent_id, password)
+    # 429 with Retry-After when this agent or address failed too often, before any check
+    profile = await authenticate(request, app[LOGIN_GUARD], app[ACCOUNTS], agent_id, password)
     if profile is None:
         app[METRICS].logins.labels("rejected").inc()
-        log.info("login rejected: agent=%s seat=%s", agent_id, seat)
+        # %r: a CR/LF in the id is shown escaped, it cannot start a forged log line
+        log.info("login rejected: agent=%r seat=%s", agent_id, seat)
         raise InvalidCredentials("unknown agent or wrong password")
     seat = seat or profile.home_seat or ""
     if not seat:
         raise BadRequest("`seat` is required (this agent has no home seat)", field="seat")
+    if not seat_exists(app, seat):
+        raise BadRequest(f"there is no seat {seat} on this hotline", field="seat")
 
     change = await app[SEATS].claim(profile.id, seat)
     # Ends the older sessions of this agent and of whoever sat here; their pages, on
@@ -61,6 +67,21 @@ async def login(request: web.Request) -> web.Response:
             "last_seq": last_seq,
         }
     )
+
+
+def seat_exists(app: web.Application, seat: str) -> bool:
+    """Whether agents may log in at `seat` (lower case, as `seat_of_interface` gives it).
+
+    Today the configured seats `seat01`…`seatNN` (`CTI_SEATS__COUNT`, default 52), named as
+    `queues.model.default_seats` names them. When administrators edit the seat model, ask
+    it here: this is the one place the login learns which seats exist.
+    """
+    return seat in _configured_seats(app[SETTINGS].seats.count)
+
+
+@functools.cache
+def _configured_seats(count: int) -> frozenset[str]:
+    return frozenset(f"seat{n:02d}" for n in range(1, count + 1))
 
 
 @routes.post("/api/logout")
