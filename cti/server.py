@@ -3,7 +3,8 @@
 `add_services(app)` appends, in start order: the database (migrated), the bus, the seat
 directory and sessions, the registry index (and its watch for other processes' changes), the
 call state (tracker, call log writer), the wallboard, the callback list, then the PBX link
-(the duty service and the AMI client feeding them all). aiohttp runs them in order and stops
+(the duty service and the AMI client feeding them all), the change-sets (their versions
+read back) and the shift change at each boundary. aiohttp runs them in order and stops
 them in reverse; when one fails to start, those before it are stopped, so nothing is left
 half-open. Each publishes what it
 built on a typed `AppKey` (`cti.web.keys`) for the routes and for the contexts after it.
@@ -23,6 +24,8 @@ from typing import Any
 from aiohttp import web
 
 from cti import stop_task
+from cti.admin import AdminService, SqlVersionStore, run_shift_changes
+from cti.admin.keys import ADMIN
 from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.callbacks import CallbackService, CallbackStore
@@ -68,6 +71,8 @@ def add_services(app: web.Application) -> None:
             wallboard_context,
             callbacks,
             pbx,
+            admin,
+            shift_change,
         )
     )
 
@@ -278,6 +283,29 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
         await ami.stop()
         await duty.drained(timeout_s=5.0)  # the last pause or logout is saved, not lost
         await _stop(runner)
+
+
+async def admin(app: web.Application) -> AsyncIterator[None]:
+    """The change-sets, their versions read back from the database (the latest in force)."""
+    service = AdminService(
+        app[SETTINGS],
+        app[ACCOUNTS],
+        duty=app[DUTY],
+        sender=app[AMI],
+        store=SqlVersionStore(app[ENGINE]),
+    )
+    await service.load()
+    app[ADMIN] = service
+    yield
+
+
+async def shift_change(app: web.Application) -> AsyncIterator[None]:
+    """At each shift boundary the on-duty agents' queues are applied (an owned task)."""
+    task = _restarting(lambda: run_shift_changes(app[ADMIN]), "shift-change")
+    try:
+        yield
+    finally:
+        await _stop(task)
 
 
 def _duty_service(app: web.Application, ami: AMIClient) -> MembershipService:

@@ -18,6 +18,7 @@ from cti.admin.models import (
     Requeue,
     VersionSummary,
 )
+from cti.admin.store import MemoryVersionStore, VersionStore
 from cti.conf.live import (
     LIVE_FILES,
     ActionSender,
@@ -32,6 +33,7 @@ from cti.settings import Settings
 from queues import registry
 from queues.membership.models import SeatDuty, Wanted
 from seats.accounts import AgentProfile
+from seats.shifts import on_duty_agents
 
 log = logging.getLogger(__name__)
 # Written by an apply: the files QueueReload rereads, and the dialplan (no secret in it).
@@ -89,6 +91,16 @@ def wanted_for(config: HotlineConfig, profile: AgentProfile) -> tuple[Wanted, ..
     if profile.role == "duty_officer":
         wanted.insert(0, Wanted(config.duty_queue.name, 0))
     return tuple(wanted)
+
+
+def wanted_at(config: HotlineConfig, profile: AgentProfile, moment: datetime) -> tuple[Wanted, ...]:
+    """The queues `profile` serves at `moment`: none when they belong to a shift group that
+    is not working then; else `wanted_for` (an agent in no group is never emptied, so
+    unconfigured groups cannot take every agent out of every queue)."""
+    plan = config.shifts
+    if plan.group_of(profile.id) is not None and profile.id not in on_duty_agents(plan, moment):
+        return ()
+    return wanted_for(config, profile)
 
 
 def _label(queues: Sequence[Wanted]) -> list[str]:
@@ -155,6 +167,7 @@ class AdminService:
         *,
         duty: Duty | None = None,
         sender: ActionSender | None = None,
+        store: VersionStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
@@ -162,12 +175,21 @@ class AdminService:
         self._duty = duty
         self._sender = sender
         self._clock = clock
+        self._store: VersionStore = store if store is not None else MemoryVersionStore()
         self._lock = asyncio.Lock()
         first = VersionSummary(
             version=0, author="system", at=clock(), comment="built-in", asterisk_applied=True
         )
         self._versions: list[Version] = [Version(HotlineConfig(), first)]
         registry.install(self.current.config.queues)
+
+    async def load(self) -> None:
+        """Read the stored versions (after a restart the latest one is in force again)."""
+        stored = [Version(config, summary) for config, summary in await self._store.load()]
+        if stored:
+            self._versions = [self._versions[0], *stored]
+            registry.install(self.current.config.queues)
+            log.info("admin: version %d in force (stored)", self.current.summary.version)
 
     @property
     def current(self) -> Version:
@@ -197,7 +219,7 @@ class AdminService:
             AmiAction(action=a.action, fields=a.fields, sender="apply")
             for a in reload_actions(files)
         ]
-        requeues = await self._requeues(config)
+        requeues = await self._requeues(config, self._clock())
         iface = self._settings.members.interface
         for requeue in requeues:
             actions += member_actions(requeue, lambda seat: iface.format(seat=seat))
@@ -210,7 +232,7 @@ class AdminService:
             operator_reloads=operator_reloads(files),
         )
 
-    async def _requeues(self, config: HotlineConfig) -> list[Requeue]:
+    async def _requeues(self, config: HotlineConfig, moment: datetime) -> list[Requeue]:
         if self._duty is None:
             return []
         requeues = []
@@ -218,7 +240,7 @@ class AdminService:
             profile = await self._profiles.get(duty.agent)
             if profile is None:
                 continue
-            after = wanted_for(config, profile)
+            after = wanted_at(config, profile, moment)
             if after != duty.queues:
                 requeues.append(
                     Requeue(
@@ -274,6 +296,7 @@ class AdminService:
                 results=results,
                 asterisk_applied=all(r.ok for r in results),
             )
+            await self._store.save(config, summary)
             self._versions.append(Version(config, summary))
             log.info(
                 "admin: version %d by %s (%s): %s",
@@ -299,7 +322,26 @@ class AdminService:
         when they differ from those of their languages (override, duty officer)."""
         if self._duty is None:
             return
-        wanted = wanted_for(self.current.config, profile)
+        wanted = wanted_at(self.current.config, profile, self._clock())
         duty = next((d for d in self._duty.duties() if d.agent == profile.id), None)
         if duty is not None and duty.queues != wanted:
             self._duty.requeue(profile.id, wanted)
+
+    async def shift_change(self, moment: datetime) -> list[Requeue]:
+        """At a shift boundary: the on-duty agents get their queues, the logged-in agents of
+        a group that is not working get none, agents in no group are left alone. The
+        reconciler sends the member actions (a seat on a call leaves after the call)."""
+        if self._duty is None:
+            return []
+        async with self._lock:  # not in the middle of an apply
+            requeues = await self._requeues(self.current.config, moment)
+            for requeue in requeues:
+                wanted = [Wanted(q, int(p)) for q, p in (i.split(":") for i in requeue.after)]
+                self._duty.requeue(requeue.agent, wanted)
+        if requeues:
+            log.info(
+                "shift change at %s: %s",
+                moment.isoformat(),
+                [(r.agent, r.before, r.after) for r in requeues],
+            )
+        return requeues

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
@@ -22,7 +23,15 @@ def register(subparsers: Any) -> None:
     conf_sub = conf.add_subparsers(dest="conf_command", required=True)
     rend = conf_sub.add_parser("render", help="write pjsip/queues/extensions/manager/modules.conf")
     rend.add_argument("--out", type=Path, required=True, help="directory to write into")
-    rend.add_argument("--model", type=Path, help="the model as JSON (default: the built-in one)")
+    source = rend.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        type=Path,
+        help="the model as JSON (default: the latest version applied, from the database)",
+    )
+    source.add_argument(
+        "--builtin", action="store_true", help="the built-in model, not the database's version"
+    )
     rend.add_argument(
         "--placeholder-secrets",
         action="store_true",
@@ -60,7 +69,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from cti.cli import settings_from_args
 
     settings = settings_from_args(args)
-    model = load_model(args.model)
+    if args.model is not None or args.builtin:
+        model = load_model(args.model)
+    else:
+        model = asyncio.run(_applied_model(settings.database_url))
     try:
         files = render(model, settings, RenderOptions(placeholders=args.placeholder_secrets))
     except RenderError as exc:
@@ -69,6 +81,32 @@ def _cmd_render(args: argparse.Namespace) -> int:
     written = write(files, args.out)
     print(f"{len(files)} files in {args.out} ({len(written)} changed)")
     return 0
+
+
+async def _applied_model(database_url: str) -> HotlineConfig:
+    """The configuration of the latest version applied (`admin_version`), else the
+    built-in model; says which on stderr."""
+    from cti.admin.store import latest_version
+    from cti.db import create_engine, sqlite_path
+
+    db_file = sqlite_path(database_url)
+    latest = None
+    if db_file is None or db_file.exists():  # never create an empty SQLite file
+        engine = create_engine(database_url)
+        try:
+            latest = await latest_version(engine)
+        finally:
+            await engine.dispose()
+    if latest is None:
+        print("cti conf render: no version applied yet: the built-in model", file=sys.stderr)
+        return HotlineConfig()
+    config, summary = latest
+    print(
+        f"cti conf render: version {summary.version} ({summary.author}, "
+        f"{summary.at:%Y-%m-%d %H:%M}) from the database",
+        file=sys.stderr,
+    )
+    return config
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "cti.state.models",
     "queues.membership.tables",
     "cti.callbacks.models",
+    "cti.admin.tables",
 )
 
 SCRIPT_LOCATION = "cti.db:migrations"

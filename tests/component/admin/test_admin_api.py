@@ -5,7 +5,7 @@ action reported per action, and the OpenAPI document validated by a library."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ class Admin:
 
 
 @pytest.fixture
-async def admin(aiohttp_client: Any, tmp_path: Path) -> Admin:
+async def admin(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Admin]:
     accounts = MemoryAgentAccounts()
     accounts.add("boss", "管理员", "zh", PASSWORD, role="administrator")
     accounts.add("boss2", "管理员二", "zh", PASSWORD, role="administrator")

@@ -1,0 +1,44 @@
+"""The shift change: at every shift boundary, the on-duty agents' queues are applied.
+
+An owned task (`cti serve` starts it in its own cleanup context). It sleeps until the next
+shift start or end of the configuration in force (`seats.shifts.next_change`), never more
+than `max_sleep_s` at a time so that an administrator's new shift times are followed, then
+asks the admin service to requeue (`AdminService.shift_change`). On start it applies the
+current shift once (the server may have been down across a boundary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from cti.admin.service import AdminService
+from seats.shifts import next_change
+
+log = logging.getLogger(__name__)
+
+
+async def run_shift_changes(
+    admin: AdminService,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    max_sleep_s: float = 60.0,
+) -> None:
+    """Apply the on-duty agents' queues now and at every shift boundary, forever."""
+    applied = clock()
+    await admin.shift_change(applied)
+    while True:
+        now = max(clock(), applied)
+        boundary = next_change(admin.current.config.shifts, now)
+        left = (boundary - now).total_seconds()
+        if left > max_sleep_s:
+            await sleep(max_sleep_s)
+            continue  # the boundary again: the shift times may have changed meanwhile
+        await sleep(max(left, 0.0))
+        # A clock a little behind the boundary still means the boundary's shifts.
+        applied = max(clock(), boundary)
+        log.info("shift boundary %s", boundary.isoformat())
+        await admin.shift_change(applied)
