@@ -17,7 +17,9 @@ _GOTO = re.compile(r"\b(?:Goto|GotoIf|Gosub)\(([^)]*)\)")
 _QUEUE_APP = re.compile(r"\bQueue\(([^,)]+)")
 _SET_QUEUE = re.compile(r"\bSet\(QUEUE=([^)]+)\)")
 _SEAT_IFACE = re.compile(r"^(?:PJSIP/(seat\d+)|Local/(seat\d+)@)")
-_FORBIDDEN_AMI = {"all", "command", "system", "config", "originate"}
+# `originate` is granted for callbacks (Originate to the [callback] context); `system` stays
+# forbidden, and without it Asterisk refuses an Originate of System()/Exec()-like apps.
+_FORBIDDEN_AMI = {"all", "command", "system", "config"}
 
 
 @dataclass(frozen=True, slots=True)

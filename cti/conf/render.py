@@ -376,10 +376,12 @@ def render_manager(settings: Settings, options: RenderOptions) -> str:
                 ],
             ),
             "; read: call (channels, dials, hang-ups) and agent (queue callers and members).\n"
-            "; write: agent (QueueAdd/Remove/Pause/Penalty, QueueStatus) and reporting\n"
-            "; (CoreShowChannels). QueueReload, which applies an administrator's queue change\n"
-            "; after the server rewrote queues.conf, needs no class. Never: command, system,\n"
-            "; config (UpdateConfig writes files), originate.\n"
+            "; write: agent (QueueAdd/Remove/Pause/Penalty, QueueStatus), reporting\n"
+            "; (CoreShowChannels) and originate (callbacks: Originate of the agent's seat into\n"
+            "; the [callback] context, which dials digits only; never an Application).\n"
+            "; QueueReload, which applies an administrator's queue change after the server\n"
+            "; rewrote queues.conf, needs no class. Never: command, system (Originate of\n"
+            "; System()/Exec()), config (UpdateConfig writes files).\n"
             + _section(
                 ami.username,
                 [
@@ -387,7 +389,7 @@ def render_manager(settings: Settings, options: RenderOptions) -> str:
                     ("deny", "0.0.0.0/0.0.0.0"),
                     ("permit", "127.0.0.1/255.255.255.255"),
                     ("read", "call,agent"),
-                    ("write", "agent,reporting"),
+                    ("write", "agent,reporting,originate"),
                     # a CTI server that stops reading must not stall Asterisk's events long
                     ("writetimeout", 200),
                 ],

@@ -8,8 +8,16 @@ from pathlib import Path
 from cti.ami.client import ACTION_CLASS
 
 CONF = Path(__file__).resolve().parents[2] / "asterisk-conf" / "manager.conf"
-# What `cti serve` sends today: the resync, membership and pauses.
-SENT = ("QueueStatus", "CoreShowChannels", "QueueAdd", "QueueRemove", "QueuePause", "QueuePenalty")
+# What `cti serve` sends today: the resync, membership and pauses, and callbacks' Originate.
+SENT = (
+    "QueueStatus",
+    "CoreShowChannels",
+    "QueueAdd",
+    "QueueRemove",
+    "QueuePause",
+    "QueuePenalty",
+    "Originate",
+)
 
 
 def _user() -> configparser.SectionProxy:
@@ -31,8 +39,9 @@ def test_the_cti_user_reads_only_call_and_agent_events() -> None:
 def test_the_cti_user_can_send_every_action_the_server_sends_and_nothing_else() -> None:
     write = _classes(_user()["write"])
     needed = {ACTION_CLASS[a] for a in SENT if a in ACTION_CLASS}
-    assert needed == write == {"agent", "reporting"}
-    assert not write & {"command", "system", "config", "originate", "all"}
+    assert needed == write == {"agent", "reporting", "originate"}
+    # Not `system`: without it Asterisk refuses an Originate of System()/Exec()-like apps.
+    assert not write & {"command", "system", "config", "all"}
 
 
 def test_the_cti_user_may_log_in_from_the_cti_host_only() -> None:

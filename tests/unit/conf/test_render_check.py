@@ -94,7 +94,7 @@ def test_overflow_becomes_a_queue_rule() -> None:
         ("queues.conf", "[q-en]", "[q-zh]", "duplicate section [q-zh]"),
         ("queuerules.conf", "[overflow-q-ko]", "[overflow-q-kr]", "defaultrule overflow-q-ko"),
         ("extensions.conf", "Goto(hotline,s,1)", "Goto(hotlin,s,1)", "goto to no context hotlin"),
-        ("manager.conf", "write = agent,reporting", "write = agent,config", "grants config"),
+        ("manager.conf", "reporting,originate\n", "reporting,config\n", "grants config"),
         ("extensions.conf", "#include extensions-ivr.conf", "#include nope.conf", "no such file"),
     ],
 )
