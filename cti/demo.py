@@ -160,9 +160,11 @@ async def running_demo(options: DemoOptions) -> AsyncIterator[RunningDemo]:
             http=HTTPSettings(host="127.0.0.1", port=options.port),
         )
         from cti.web import create_app  # the whole server: only when the demo runs
+        from cti.web.access_log import AccessLogger
 
         app = create_app(settings)
-        runner = web.AppRunner(app, shutdown_timeout=5)
+        # the access log without query strings: a page's `?token=` must not reach it
+        runner = web.AppRunner(app, shutdown_timeout=5, access_log_class=AccessLogger)
         await runner.setup()
         try:
             site = web.TCPSite(runner, "127.0.0.1", options.port)

@@ -18,11 +18,11 @@ from aiohttp import WSMsgType, web
 
 from cti import stop_task
 from cti.bus import Bus, Message, SlowSubscriber
-from cti.web.errors import BadRequest, InvalidToken
+from cti.web.errors import BadRequest, InvalidToken, TooManySockets
 from cti.web.keys import BUS, DUTY, HUB, LIMITS, METRICS, SESSIONS, TICKETS
 from cti.web.requests import session_of
-from cti.web.sessions import AgentSession
-from cti.web.sockets import AgentSocket
+from cti.web.sessions import AgentSession, Sessions
+from cti.web.sockets import CLOSE_SESSION_ENDED, AgentSocket
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -70,12 +70,19 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     limits = app[LIMITS]
     bus = app[BUS]
     notice = await _truncation_notice(bus, session.agent, last_seq)
+    head = await _head_seq(bus, session.agent)
     if last_seq is None:
         # "From now" made explicit, so the duty announced below is in the stream for sure.
-        history = await bus.since(session.agent, 0)
-        last_seq = int(history[-1]["seq"]) if history else 0
+        last_seq = head
+    elif notice is None and last_seq > head:
+        notice = _ahead_notice(session.agent, last_seq, head)
+    hub = app[HUB]
+    if hub.count_of(session.agent) >= limits.per_agent:
+        log.warning(
+            "agent socket refused: agent=%s already has %s", session.agent, limits.per_agent
+        )
+        raise TooManySockets(f"at most {limits.per_agent} sockets per agent", 5)
     ws = web.WebSocketResponse(heartbeat=limits.heartbeat_s, max_msg_size=4096)
-    await ws.prepare(request)
     socket = AgentSocket(
         ws,
         request,
@@ -84,10 +91,13 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         send_timeout_s=limits.send_timeout_s,
         token=session.token,
     )
-    log.info(
-        "agent socket open: agent=%s seat=%s last_seq=%s", session.agent, session.seat, last_seq
-    )
-    with app[HUB].attached(socket):
+    # Counted from before the upgrade, with no await between the check and this: upgrades
+    # racing each other cannot pass the cap.
+    with hub.attached(socket):
+        await ws.prepare(request)
+        log.info(
+            "agent socket open: agent=%s seat=%s last_seq=%s", session.agent, session.seat, last_seq
+        )
         if notice is not None:
             last_seq = int(notice["seq"])
         feed = bus.subscribe(session.agent, after=last_seq)
@@ -95,15 +105,51 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         beat = asyncio.create_task(
             _heartbeat(socket, limits.app_heartbeat_s), name=f"ws-beat-{session.agent}"
         )
+        expiry = asyncio.create_task(
+            _close_when_ended(socket, app[SESSIONS], limits.session_check_s),
+            name=f"ws-expiry-{session.agent}",
+        )
         if DUTY in app:  # the page shows the agent's state and queues from the start
             app[DUTY].announce(session.agent)
         try:
             await _read_until_closed(ws)
         finally:
+            await stop_task(expiry)
             await stop_task(beat)
             await stop_task(pump)
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
+
+
+async def _head_seq(bus: Bus, agent: str) -> int:
+    """The agent's newest seq (0 before the first message)."""
+    history = await bus.since(agent, 0)
+    return int(history[-1]["seq"]) if history else 0
+
+
+def _ahead_notice(agent: str, last_seq: int, head: int) -> Message:
+    """A `resynced` for a client whose `last_seq` the server never reached (a bus that
+    lost its history, a client's bug). It carries the server's newest seq, below the
+    client's: the page takes it as its new last seq and clears what it shows, instead of
+    ignoring every message until the server catches up with a number it made up."""
+    log.warning("last_seq ahead of the server: agent=%s last_seq=%s head=%s", agent, last_seq, head)
+    return {"seq": head, "type": "resynced", "reason": "seq_ahead"}
+
+
+async def _close_when_ended(socket: AgentSocket, sessions: Sessions, check_s: float) -> None:
+    """Close the socket (4001) once its session is gone: it expired (a shift is 13 h), or
+    it ended where no `on_ended` reached this node."""
+    while True:
+        await asyncio.sleep(check_s)
+        try:
+            alive = await sessions.validate(socket.token) is not None
+        except Exception:  # Redis unreachable: keep the page, ask again next time
+            log.warning("session check failed: agent=%s", socket.agent, exc_info=True)
+            continue
+        if not alive:
+            log.info("agent socket closed: agent=%s session expired", socket.agent)
+            await socket.close(CLOSE_SESSION_ENDED, "session expired")
+            return
 
 
 async def _truncation_notice(bus: Bus, agent: str, last_seq: int | None) -> Message | None:

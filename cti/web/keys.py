@@ -32,6 +32,7 @@ class SocketLimits:
 
     send_timeout_s: float = 10.0
     per_agent: int = 8  # sockets one agent may hold on this node (tabs, reconnect overlap)
+    session_check_s: float = 30.0  # an expired session's sockets close within this
     heartbeat_s: float = 15.0  # WebSocket ping frames (the server's check of the client)
     app_heartbeat_s: float = 5.0  # `heartbeat` messages (the page's check of the link)
 

@@ -66,7 +66,11 @@ def path_field(request: web.Request, name: str, *, max_len: int) -> str:
 
 
 async def session_of(request: web.Request) -> AgentSession:
-    """The caller's session from `Authorization: Bearer …` or `?token=`; else InvalidToken."""
+    """The caller's session from `Authorization: Bearer …`, or `?token=` on a GET (a
+    browser's WebSocket cannot send headers); else InvalidToken. A `?token=` on any other
+    method is a BadRequest: a URL ends up in logs and history, and a POST never needs it."""
+    if request.method != "GET" and "token" in request.query:
+        raise BadRequest("send the token in the Authorization header", field="token")
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token")
     session = await request.app[SESSIONS].validate(token)

@@ -111,6 +111,10 @@ class SocketHub:
         """How many sockets are open."""
         return sum(len(s) for s in self._by_agent.values())
 
+    def count_of(self, agent: str) -> int:
+        """How many sockets `agent` has open (or opening) on this node."""
+        return len(self._by_agent.get(agent, ()))
+
     async def close_agent(self, agent: str, code: int, reason: str) -> None:
         """Close every socket of `agent` (a newer login ended their session)."""
         for socket in list(self._by_agent.get(agent, ())):
