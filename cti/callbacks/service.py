@@ -13,6 +13,7 @@ Writes that follow AMI events go through one owned task (`run()`), in order.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -351,9 +352,11 @@ class CallbackService:
         if getattr(link, "live", True):
             return
         for attempt in self._watch.open:
-            self._jobs.put_nowait(
-                lambda a=attempt: self._finish(a, "lost", "telephone system link lost")  # type: ignore[misc]
-            )
+            self._jobs.put_nowait(functools.partial(self._lose, attempt))
+
+    async def _lose(self, attempt_id: int) -> None:
+        # Its events may never come (a restarted Asterisk): it may or may not have rung.
+        await self._finish(attempt_id, "lost", "telephone system link lost")
 
     async def _finish(self, attempt_id: int, result: str, detail: str | None) -> None:
         if result != "answered":

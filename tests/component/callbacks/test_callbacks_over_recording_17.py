@@ -121,3 +121,30 @@ async def test_17_results_come_from_asterisk_and_nothing_is_repeated(
     first_sent = {k: v for k, v in sent[0].headers if k not in ("Action", "ActionID")}
     assert first_sent == {k: v for k, v in recorded[0].items() if k not in ("Action", "ActionID")}
     assert [a.get("ChannelId") for a in sent] == [f"cb{n}-agent" for n in range(1, 6)]
+
+
+@pytest.mark.timeout(60)
+async def test_an_originate_in_flight_when_the_link_drops_is_lost_not_repeated(
+    engine: AsyncEngine, traces_dir: Path
+) -> None:
+    # Asterisk takes the Originate and the connection dies before any answer.
+    peer = ReplayPeer(traces_dir / "17-originate-callback.ami", unanswered=("originate",))
+    port = await peer.start()
+    try:
+        async with callbacks_over(engine, port) as service:
+            service.on_call_finished(record("c1", "05356683318"), ["R002"])
+            first = await _listed(service, "c1")
+            await service.claim(first, "a07")
+            placing = asyncio.create_task(service.place(first, "a07"))
+            await eventually(lambda: peer.actions("Originate"), what="the Originate sent")
+            await peer.drop_connections()
+            with pytest.raises(PlacementFailed, match="may or may not"):
+                await placing
+            attempt = (await service.get(first)).attempts[-1]
+            assert attempt.result == "lost"
+            # The client reconnects; nothing is sent again by itself.
+            await eventually(lambda: peer.connections >= 2, what="reconnected")
+            await asyncio.sleep(0.5)  # a re-send would follow the reconnect at once
+            assert len(peer.actions("Originate")) == 1
+    finally:
+        await peer.stop()
