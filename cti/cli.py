@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "ivr.cli",
     "cti.reports.cli",
     "cti.conf.cli",
+    "cti.audit",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -13,6 +13,7 @@ Loading data: `parse_file(path, settings.locator)` → `ParseResult(records, pro
 `await save_residents(engine, records)`; `generate_residents(count, seed)` for synthetic ones.
 """
 
+from locator.audit import View, views_of
 from locator.callerid import CallerId, CallerKind, mask_number, normalize_caller_id
 from locator.cards import Flag, KinCard, Match, ResidentCard
 from locator.generate import generate_residents, write_registry
@@ -35,11 +36,13 @@ __all__ = [
     "ResidentCard",
     "ResidentRecord",
     "SaveResult",
+    "View",
     "generate_residents",
     "mask_number",
     "normalize_caller_id",
     "parse_file",
     "registry_version",
     "save_residents",
+    "views_of",
     "write_registry",
 ]
