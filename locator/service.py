@@ -111,6 +111,34 @@ class Locator:
             log.debug("lookup %s: %d resident(s)", mask_number(caller.normalized or ""), len(cards))
         return Match(caller, list(cards))
 
+    def search(self, query: str, limit: int = 10) -> list[ResidentCard]:
+        """Residents an agent may be looking for: `query` is a resident id, part of a name,
+        community or address, or any phone number (the resident's own or a next of kin's).
+
+        In memory, id order, at most `limit`; a blank query finds nobody. No audit here: the
+        caller records what it shows (`record_view`).
+        """
+        text = "".join(query.split()).casefold()
+        if not text:
+            return []
+        e164 = None
+        if sum(ch.isdigit() for ch in text) >= 5:
+            e164 = normalize_caller_id(query, self._settings).normalized
+        found: dict[str, ResidentCard] = {}
+        for cards in self._index.values():
+            for card in cards:
+                if card.id in found:
+                    continue
+                if (
+                    card.id.casefold() == text
+                    or text in "".join(card.name.split()).casefold()
+                    or text in "".join(card.address.split()).casefold()
+                    or text in card.community.casefold()
+                    or (e164 is not None and _reachable(card, e164))
+                ):
+                    found[card.id] = card
+        return [found[k] for k in sorted(found)][:limit]
+
     async def refresh(self) -> None:
         """Rebuild the index from the database and swap it in."""
         async with self._lock:
@@ -175,6 +203,10 @@ class Locator:
 
 
 _WARM_REGIONS = ("CN", "KR", "US", "GB", "JP")
+
+
+def _reachable(card: ResidentCard, e164: str) -> bool:
+    return e164 in card.phones or any(e164 in kin.phones for kin in card.next_of_kin)
 
 
 def _warm_numbering_plans(index: Index, settings: LocatorSettings) -> None:

@@ -7,13 +7,17 @@ the async shell that looks callers up, publishes on the bus and writes the call 
 from __future__ import annotations
 
 from cti.state.call_log import (
+    MAX_CALLER_OTHER,
     MAX_NOTE,
     WRAPUP_OUTCOMES,
     CallLog,
     CallLogError,
     CallLogUnavailable,
     CallNotFound,
+    Contact,
     WrapupRejected,
+    recent_contacts,
+    save_caller,
 )
 from cti.state.members import Member, Membership, member_from_event
 from cti.state.models import CallLogEntry
@@ -26,7 +30,7 @@ from cti.state.outgoing import (
     ToAgent,
     ToBroadcast,
 )
-from cti.state.pop import pop_message
+from cti.state.pop import pop_message, pop_resident
 from cti.state.ports import CallerLocator, MatchLike, SeatDirectory
 from cti.state.service import ResyncLike, StateService
 from cti.state.spool import CallLogSpool
@@ -34,6 +38,7 @@ from cti.state.text import display_text, member_seat, queue_language
 from cti.state.tracker import Call, CallTracker, Ring
 
 __all__ = [
+    "MAX_CALLER_OTHER",
     "MAX_NOTE",
     "WRAPUP_OUTCOMES",
     "Call",
@@ -47,6 +52,7 @@ __all__ = [
     "CallRecord",
     "CallTracker",
     "CallerLocator",
+    "Contact",
     "MatchLike",
     "Member",
     "Membership",
@@ -64,5 +70,8 @@ __all__ = [
     "member_from_event",
     "member_seat",
     "pop_message",
+    "pop_resident",
     "queue_language",
+    "recent_contacts",
+    "save_caller",
 ]

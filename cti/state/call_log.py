@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import String, insert, select
+from sqlalchemy import String, insert, literal, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -20,6 +20,7 @@ Row = dict[str, Any]
 # What the agent can pick after a call (the same ids as the agent page's form).
 WRAPUP_OUTCOMES: Final = ("resolved", "handed_over", "callback", "emergency", "other")
 MAX_NOTE: Final = 2000
+MAX_CALLER_OTHER: Final = 200
 
 
 class CallLogError(Exception):
@@ -241,3 +242,82 @@ class CallLog:
             if row_at_fault(exc):
                 raise
             raise CallLogUnavailable(describe_error(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One earlier call of a resident with the centre, as the pop shows it."""
+
+    call_id: str
+    ended_at: datetime
+    outcome: str  # the wrap-up's outcome, else how the call ended (answered, abandoned…)
+    note_line: str  # the first line of the wrap-up note, cut to 80 characters
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "call_id": self.call_id,
+            "ended_at": self.ended_at.isoformat(),
+            "outcome": self.outcome,
+            "note": self.note_line,
+        }
+
+
+async def recent_contacts(
+    engine: AsyncEngine, resident_id: str, *, limit: int = 3, exclude_call: str | None = None
+) -> list[Contact]:
+    """The resident's last `limit` calls, newest first: matched on the number, or recorded
+    as the caller with a wrap-up. Never the current call (`exclude_call`)."""
+    padded = literal(" ") + CallLogEntry.resident_ids + literal(" ")
+    query = (
+        select(CallLogEntry)
+        .where(
+            or_(
+                CallLogEntry.caller_resident == resident_id,
+                padded.like(f"% {_like_escaped(resident_id)} %", escape="\\"),
+            )
+        )
+        .order_by(CallLogEntry.ended_at.desc())
+        .limit(limit + 1)
+    )
+    async with async_sessionmaker(engine)() as session:
+        rows = list(await session.scalars(query))
+    contacts = []
+    for row in rows:
+        if row.call_id == exclude_call:
+            continue
+        note = (row.wrapup_note or "").strip().splitlines()
+        line = note[0] if note else ""
+        ended = row.ended_at if row.ended_at.tzinfo else row.ended_at.replace(tzinfo=UTC)
+        contacts.append(Contact(row.call_id, ended, row.wrapup_outcome or row.outcome, line[:80]))
+    return contacts[:limit]
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def save_caller(
+    engine: AsyncEngine, call_id: str, agent: str, resident: str | None, other: str | None
+) -> None:
+    """Record who called on the agent's logged call (a resident id, or someone else's words).
+
+    Raises CallNotFound like `CallLog.save_wrapup`, CallLogUnavailable when the database
+    cannot be reached.
+    """
+    try:
+        async with async_sessionmaker(engine)() as session:
+            entry = await session.scalar(
+                select(CallLogEntry).where(CallLogEntry.call_id == call_id)
+            )
+            if entry is None or entry.agent != agent:
+                raise CallNotFound(call_id)
+            entry.caller_resident = storable("caller_resident", resident)
+            entry.caller_other = storable("caller_other", other)
+            await session.commit()
+    except CallLogError:
+        raise
+    except Exception as exc:
+        if row_at_fault(exc):
+            raise
+        raise CallLogUnavailable(describe_error(exc)) from None

@@ -8,7 +8,8 @@ from cti.state.outgoing import PopDue
 from cti.state.ports import IvrLearntLike, MatchLike, ResidentCardLike
 
 
-def _resident(card: ResidentCardLike) -> dict[str, Any]:
+def pop_resident(card: ResidentCardLike) -> dict[str, Any]:
+    """A resident as the pop (and the registry search) sends it: never the health notes."""
     return {
         "id": card.id,
         "name": card.name,
@@ -50,7 +51,7 @@ def pop_message(
         caller["normalized"] = match.caller.normalized
         caller["kind"] = match.caller.kind
         caller["region"] = match.caller.region
-        residents = [_resident(card) for card in match.residents]
+        residents = [pop_resident(card) for card in match.residents]
     return {
         "type": "pop",
         "call_id": due.call_id,

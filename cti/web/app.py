@@ -12,7 +12,7 @@ from cti.bus import Bus
 from cti.callbacks import http as callbacks_http
 from cti.settings import Settings
 from cti.wallboard import http as wallboard_http
-from cti.web import agent_ws, duty, login, ops, pages, wrapup
+from cti.web import agent_ws, duty, login, ops, pages, residents, wrapup
 from cti.web.errors import error_middleware
 from cti.web.keys import (
     ACCOUNTS,
@@ -89,6 +89,7 @@ def create_app(
         login.routes,
         agent_ws.routes,
         wrapup.routes,
+        residents.routes,
         duty.routes,
         ops.routes,
         pages.routes,

@@ -6,8 +6,9 @@ import logging
 
 from aiohttp import web
 
+from cti.state import MAX_CALLER_OTHER, save_caller
 from cti.web.errors import BadRequest, ServiceUnavailable, UnknownCall, WrapupRejected
-from cti.web.keys import DUTY, METRICS, WRAPUPS
+from cti.web.keys import DUTY, ENGINE, METRICS, WRAPUPS
 from cti.web.requests import json_object, path_field, session_of, text_field
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ async def save_wrapup(request: web.Request) -> web.Response:
     if outcome not in OUTCOMES:
         raise BadRequest(f"`outcome` must be one of {', '.join(OUTCOMES)}", field="outcome")
     note = text_field(body, "note", max_len=MAX_NOTE, required=False)
+    # Who called (a household shares a number): a resident id, or someone else in words.
+    resident = text_field(body, "caller_resident", max_len=32, required=False) or None
+    other = text_field(body, "caller_other", max_len=MAX_CALLER_OTHER, required=False) or None
+    if resident is not None and other is not None:
+        raise BadRequest("give `caller_resident` or `caller_other`, not both", field="caller_other")
     try:
         await request.app[WRAPUPS].save_wrapup(call_id, session.agent, outcome, note)
     except LookupError:
@@ -40,6 +46,15 @@ async def save_wrapup(request: web.Request) -> web.Response:
         raise ServiceUnavailable(
             "the call log is unavailable; try again", call_id=call_id
         ) from None
+    if ENGINE in request.app:
+        try:
+            await save_caller(request.app[ENGINE], call_id, session.agent, resident, other)
+        except LookupError:
+            raise UnknownCall("no such call for this agent", call_id=call_id) from None
+        except ConnectionError:
+            raise ServiceUnavailable(
+                "the call log is unavailable; try again", call_id=call_id
+            ) from None
     request.app[METRICS].wrapups.labels(outcome).inc()
     if DUTY in request.app:  # the form is done: after-call work for this call ends
         request.app[DUTY].wrapup_saved(session.agent, call_id)

@@ -219,7 +219,8 @@ async def test_call_view_is_marked_out_of_date_while_reconnecting(stack: Stack, 
     await expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
     await expect(page.locator("#stale")).to_be_visible()
     await expect(page.locator("#stale")).to_contain_text("可能已过时")
-    await expect(page.locator("#call-timer")).to_contain_text("已等待")
+    await expect(page.locator("#call-timer")).to_contain_text("振铃")  # this ring, not the queue
+    await expect(page.locator("#caller-wait")).to_contain_text("排队 5 秒")
     await expect(page.locator("#call-timer")).not_to_contain_text("分")
     await page.screenshot(path=shot("agent-reconnecting-zh.png"))
     await page.clock.resume()

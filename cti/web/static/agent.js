@@ -29,11 +29,13 @@
     ended: { key: "retract_ended", tone: "neutral" },
   };
   const RETRACT_UNKNOWN = RETRACT.cancelled;
+  // A queue by the language it serves, in that language (the agent reads it at a glance).
+  const QUEUE_LANGUAGES = { zh: "普通话", en: "English", ko: "한국어" };
 
   const $ = (id) => document.getElementById(id);
   const store = window.sessionStorage;
 
-  let lang = localStorage.getItem("cti.lang") || "zh";
+  let lang = localStorage.getItem("cti.lang") || browserLanguage();   // until the agent picks
   let session = loadSession();      // {token, agent:{id,name}, seat}
   let lastSeq = Number(store.getItem("cti.last_seq") || "0");
   let socket = null;
@@ -54,12 +56,43 @@
   let dutyBusy = false;
   let dutyError = null;             // {key, vars}
   let pauseMenuOpen = false;
+  let copiedPhone = null;           // the kin number just copied (its button says so)
   // The telephone system as the server sees it. Assumed live until told otherwise (a server
   // without the duty API never says). The server says `live` only once it has logged in to
   // Asterisk and resynced (cti.ami.LinkState), so "live" on the page is never early.
   let pbx = { status: "live", since: null, reason: null };
 
   // ---- text helpers ------------------------------------------------------------------
+
+  // The browser's languages (Accept-Language) in order: the first one the page speaks.
+  function browserLanguage() {
+    const wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+    for (const tag of wanted) {
+      const code = String(tag || "").toLowerCase().split("-")[0];
+      if (Object.prototype.hasOwnProperty.call(TEXT, code)) return code;
+    }
+    return "zh";
+  }
+
+  // Text from a caller or the registry, isolated for bidi: a U+202E in a name cannot turn
+  // the words around it (the age, the address digits) or drag them inside.
+  function bdi(className, text) {
+    return el("bdi", className, text);
+  }
+
+  // A sentence with values put in as isolated text nodes (never markup, never bidi leaks).
+  function fillText(node, key, vars) {
+    const parts = t(key).split(/(\{[a-z]+\})/);
+    node.replaceChildren();
+    for (const part of parts) {
+      const name = /^\{([a-z]+)\}$/.exec(part);
+      if (name && vars && Object.prototype.hasOwnProperty.call(vars, name[1])) {
+        node.append(bdi("", vars[name[1]]));
+      } else if (part) {
+        node.append(document.createTextNode(part));
+      }
+    }
+  }
 
   function t(key, vars) {
     const table = TEXT[lang] || TEXT.zh;
@@ -118,6 +151,10 @@
 
   // Korean numbers as Koreans write them (010-1234-5678 is "+82 10 1234 5678"); others as given.
   function groupForeign(code, rest) {
+    if (code === "1") {
+      const nanp = /^(\d{3})(\d{3})(\d{4})$/.exec(rest);   // +1 212 555 0142 as 212-555-0142
+      if (nanp) return nanp.slice(1).join("-");
+    }
     if (code === "82") {
       const mobile = /^(1\d)(\d{3,4})(\d{4})$/.exec(rest);
       if (mobile) return mobile.slice(1).join(" ");
@@ -362,6 +399,8 @@
         if (call) {
           call.status = "answered";
           call.answeredAt = Date.now();
+          call.waited_s = msg.waited_s;
+          call.ring_s = msg.ring_s;
           currentId = msg.call_id;
         }
         break;
@@ -516,7 +555,7 @@
     $("call-view").hidden = !call;
     $("notice").hidden = !notice;
     if (notice) {
-      setText("notice-text", t(notice.key, notice.vars));
+      fillText($("notice-text"), notice.key, notice.vars);
       $("notice").dataset.tone = notice.tone || "neutral";
       $("notice").dataset.reason = notice.reason || "";
     }
@@ -721,7 +760,12 @@
     for (const [id, c] of others) {
       const b = el("button", "other-call other-" + c.status);
       b.type = "button";
-      b.append(el("span", "other-call-status", t(c.status)), el("span", "other-call-who", callerLabel(c.pop)));
+      // Two calls from the same number read apart: the caller and when it rang.
+      b.append(
+        el("span", "other-call-status", t(c.status)),
+        bdi("other-call-who", callerLabel(c.pop)),
+        el("span", "other-call-at", hhmmss(new Date(c.at))),
+      );
       b.addEventListener("click", () => {
         currentId = id;
         render();
@@ -764,20 +808,49 @@
       kind.classList.add("unknown");
       kind.hidden = false;
     }
-    setText("caller-queue", t("queue", { q: pop.queue || "" }));
+    fillText($("caller-queue"), "queue", { q: queueLabel(pop.queue) });
+    $("caller-queue").title = pop.queue || "";
+    setText("caller-wait", waitText(call));
 
-    const residents = Array.isArray(pop.residents) ? pop.residents : [];
+    const residents = callResidents(call);
     $("no-resident").hidden = residents.length > 0;
-    setText("no-resident", residents.length ? "" : t(unknown ? "no_lookup" : "not_registered"));
+    setText("no-resident", residents.length ? "" : t(unknown ? "no_lookup_search" : "not_registered_search"));
+    renderSearch(call, residents.length === 0);
     renderHousehold(call, residents);
     $("resident").hidden = residents.length === 0;
-    if (residents.length) renderResident(residents[Math.min(call.chosen, residents.length - 1)]);
+    if (residents.length) renderResident(call, residents[Math.min(call.chosen, residents.length - 1)]);
+  }
+
+  // The pop's residents, or the one the agent found in the registry and attached.
+  function callResidents(call) {
+    if (call.attached) return [call.attached];
+    return Array.isArray(call.pop.residents) ? call.pop.residents : [];
+  }
+
+  // "普通话 / English / 한국어", not `q-zh`: the queue's language, from the agent's duty or
+  // its name; a queue the page does not know keeps its name.
+  function queueLabel(queue) {
+    const q = String(queue || "");
+    const known = duty && duty.queues.find((x) => x && x.queue === q);
+    const language = known && known.language ? known.language : (/^q-([a-z]{2})$/.exec(q) || [])[1];
+    return QUEUE_LANGUAGES[language] || q;
+  }
+
+  // How long the caller waited in the queue before this phone rang (and how long it rang,
+  // once answered): apart from the ring timer, which counts this ring only.
+  function waitText(call) {
+    if (call.status === "ringing") return t("queue_wait", { s: duration(call.pop.waited_s) });
+    if (call.waited_s !== undefined && call.waited_s !== null) {
+      return t("queue_wait", { s: duration(call.waited_s) }) +
+        (call.ring_s !== undefined && call.ring_s !== null ? " · " + t("rang", { s: duration(call.ring_s) }) : "");
+    }
+    return t("queue_wait", { s: duration(call.pop.waited_s) });
   }
 
   function renderTimer(call) {
     let text = "";
     if (call.status === "ringing") {
-      text = t("waited", { s: duration((Number(call.pop.waited_s) || 0) + (Date.now() - call.at) / 1000) });
+      text = t("ring_for", { s: duration((Date.now() - call.at) / 1000) });
     } else if (call.status === "answered") {
       text = t("talked", { s: duration((Date.now() - call.answeredAt) / 1000) });
     } else if (call.status === "completed" && call.talk_s !== undefined && call.talk_s !== null) {
@@ -786,6 +859,8 @@
     setText("call-timer", text);
   }
 
+  // Who is calling on a shared landline: the first resident is shown, but only the one the
+  // agent picks is "chosen" (ticked, solid); the shown one has a dashed border until then.
   function renderHousehold(call, residents) {
     const box = $("household-people");
     const refocus = focusedIndex(box);
@@ -793,16 +868,20 @@
     $("household").hidden = residents.length < 2;
     if (residents.length < 2) return;
     residents.forEach((r, i) => {
-      const b = el("button", "person" + (i === call.chosen ? " chosen" : ""));
+      const shown = i === call.chosen;
+      const picked = shown && !!call.picked;
+      const b = el("button", "person" + (picked ? " chosen" : shown ? " shown" : ""));
       b.type = "button";
-      b.setAttribute("aria-pressed", String(i === call.chosen));
-      b.append(el("span", "person-name", r.name), el("span", "person-age", ageText(r.age)));
+      b.setAttribute("aria-pressed", String(picked));
+      b.append(bdi("person-name", r.name), el("span", "person-age", ageText(r.age)));
       for (const f of FLAGS) {
         if ((r.flags || []).includes(f)) b.append(el("span", "person-flag flag-" + f, t("flag_" + f)));
       }
+      if (shown && !picked) b.append(el("span", "person-shown", t("shown_not_chosen")));
       b.addEventListener("click", () => {
         call.chosen = i;
         call.picked = true;
+        call.who = { resident: r.id };
         render();
       });
       box.append(b);
@@ -814,28 +893,249 @@
     return age === null || age === undefined ? "" : t("age", { n: age });
   }
 
-  function renderResident(r) {
+  function renderResident(call, r) {
     setText("resident-name", r.name);
     setText("resident-age", ageText(r.age));
     setText("resident-address", r.address);
+    setText("resident-community", r.community || "");
+    $("resident-community").hidden = !r.community;
+    setText("resident-lang", r.language ? t("speaks", { l: languageName(r.language) }) : "");
+    $("resident-lang").hidden = !r.language;
+    $("resident-found").hidden = !call.attached;
     const flags = $("resident-flags");
     flags.replaceChildren();
     for (const f of FLAGS) {
       if ((r.flags || []).includes(f)) flags.append(el("span", "flag flag-" + f, t("flag_" + f)));
     }
     const list = $("kin-list");
+    const refocus = [...list.querySelectorAll("button")].indexOf(document.activeElement);
     list.replaceChildren();
     const kin = Array.isArray(r.next_of_kin) ? r.next_of_kin : [];
     $("kin-none").hidden = kin.length > 0;
     for (const k of kin) {
       const li = el("li", "kin-item");
       const head = el("div", "kin-head");
-      head.append(el("span", "kin-name", k.name), el("span", "kin-relation", k.relation));
+      head.append(bdi("kin-name", k.name), bdi("kin-relation", k.relation));
       const phones = el("div", "kin-phones");
-      for (const p of k.phones || []) phones.append(el("span", "kin-phone", formatPhone(p)));
+      for (const p of k.phones || []) phones.append(phoneWithCopy(p));
       li.append(head, phones);
       list.append(li);
     }
+    const buttons = list.querySelectorAll("button");
+    if (refocus >= 0 && buttons.length) buttons[Math.min(refocus, buttons.length - 1)].focus();
+    renderContacts(call, r);
+  }
+
+  // A kin number and a button that copies it as it is dialled (one click, or Enter/Space).
+  function phoneWithCopy(raw) {
+    const row = el("div", "kin-phone-row");
+    const shown = formatPhone(raw);
+    const b = el("button", "copy", copiedPhone === raw ? t("copied") : t("copy"));
+    b.type = "button";
+    b.dataset.phone = raw;
+    b.setAttribute("aria-label", t("copy_number", { n: shown }));
+    b.addEventListener("click", () => copyPhone(raw));
+    row.append(bdi("kin-phone", shown), b);
+    return row;
+  }
+
+  async function copyPhone(raw) {
+    const digits = dialString(raw);
+    try {
+      await navigator.clipboard.writeText(digits);
+    } catch (e) {
+      const area = el("textarea");
+      area.value = digits;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    copiedPhone = raw;
+    render();
+    setTimeout(() => {
+      if (copiedPhone === raw) {
+        copiedPhone = null;
+        render();
+      }
+    }, 2000);
+  }
+
+  // What to paste into a softphone: a Chinese number as dialled at home, others in E.164.
+  function dialString(raw) {
+    const s = String(raw || "").trim();
+    if (/^\+86\d+$/.test(s)) {
+      const national = s.slice(3);
+      return /^1\d{10}$/.test(national) ? national : "0" + national;
+    }
+    return s;
+  }
+
+  // The resident's last contacts with the centre, asked once per call and resident.
+  function renderContacts(call, r) {
+    call.contacts = call.contacts || {};
+    const got = call.contacts[r.id];
+    if (got === undefined && session) {
+      call.contacts[r.id] = null;   // asked
+      const url = "/api/calls/" + encodeURIComponent(call.pop.call_id) + "/residents/" +
+        encodeURIComponent(r.id) + "/contacts";
+      fetch(url, { headers: { Authorization: "Bearer " + session.token } })
+        .then((resp) => (resp.ok ? resp.json() : { contacts: [] }))
+        .then((data) => {
+          call.contacts[r.id] = Array.isArray(data.contacts) ? data.contacts : [];
+          render();
+        })
+        .catch(() => { call.contacts[r.id] = []; });
+    }
+    const list = $("contact-list");
+    list.replaceChildren();
+    const items = Array.isArray(got) ? got : [];
+    $("contacts").hidden = items.length === 0;
+    for (const c of items) {
+      const li = el("li", "contact");
+      const when = new Date(c.ended_at);
+      li.append(
+        el("span", "contact-at", Number.isFinite(when.getTime()) ? when.toLocaleDateString(locale()) : ""),
+        el("span", "contact-outcome", outcomeText(c.outcome)),
+      );
+      if (c.note) li.append(bdi("contact-note", c.note));
+      list.append(li);
+    }
+  }
+
+  function outcomeText(outcome) {
+    if (OUTCOMES.includes(outcome)) return t("outcome_" + outcome);
+    return t("call_" + outcome) !== "call_" + outcome ? t("call_" + outcome) : String(outcome || "");
+  }
+
+  function locale() {
+    return lang === "zh" ? "zh-CN" : lang === "ko" ? "ko-KR" : "en-GB";
+  }
+
+  // The registry search, for a caller the number did not find; only while the call is open.
+  function renderSearch(call, open) {
+    const form = $("search");
+    form.hidden = !open || call.wrapped;
+    if (form.hidden) return;
+    const q = $("search-q");
+    if (form.dataset.callId !== call.pop.call_id) {
+      form.dataset.callId = call.pop.call_id;
+      if (document.activeElement !== q) q.value = call.searchText || "";
+    }
+    setText("search-status", call.searchStatus ? t(call.searchStatus.key, call.searchStatus.vars) : "");
+    const list = $("search-results");
+    const refocus = [...list.querySelectorAll("button")].indexOf(document.activeElement);
+    list.replaceChildren();
+    for (const r of call.searchResults || []) {
+      const li = el("li", "search-result");
+      const who = el("div", "search-who");
+      who.append(bdi("search-name", r.name), el("span", "search-age", ageText(r.age)));
+      for (const f of FLAGS) {
+        if ((r.flags || []).includes(f)) who.append(el("span", "person-flag flag-" + f, t("flag_" + f)));
+      }
+      const where = el("div", "search-where");
+      where.append(bdi("search-address", r.address), el("span", "search-id", r.id));
+      const b = el("button", "attach", t("attach"));
+      b.type = "button";
+      b.addEventListener("click", () => attachResident(call, r));
+      li.append(who, where, b);
+      list.append(li);
+    }
+    const buttons = list.querySelectorAll("button");
+    if (refocus >= 0 && buttons.length) buttons[Math.min(refocus, buttons.length - 1)].focus();
+  }
+
+  async function searchRegistry(ev) {
+    ev.preventDefault();
+    const call = currentId ? calls.get(currentId) : null;
+    const q = $("search-q").value.trim();
+    if (!call || !session || !q) return;
+    call.searchText = q;
+    call.searchStatus = { key: "searching" };
+    render();
+    try {
+      const resp = await fetch("/api/calls/" + encodeURIComponent(call.pop.call_id) + "/residents?q=" +
+        encodeURIComponent(q), { headers: { Authorization: "Bearer " + session.token } });
+      const data = await resp.json().catch(() => ({}));
+      if (resp.ok) {
+        call.searchResults = Array.isArray(data.residents) ? data.residents : [];
+        call.searchStatus = { key: call.searchResults.length ? "search_found" : "search_none", vars: { n: call.searchResults.length } };
+      } else {
+        call.searchResults = [];
+        call.searchStatus = { key: data.error === "call_not_open" ? "search_closed" : "search_failed", vars: { e: data.message || resp.status } };
+      }
+    } catch (e) {
+      call.searchStatus = { key: "search_failed", vars: { e: t("server_unreachable") } };
+    }
+    render();
+  }
+
+  async function attachResident(call, r) {
+    if (!session) return;
+    try {
+      const resp = await fetch("/api/calls/" + encodeURIComponent(call.pop.call_id) + "/resident", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
+        body: JSON.stringify({ resident_id: r.id }),
+      });
+      const data = await resp.json().catch(() => ({}));
+      if (!resp.ok || !data.resident) {
+        call.searchStatus = { key: data.error === "call_not_open" ? "search_closed" : "search_failed", vars: { e: data.message || resp.status } };
+        render();
+        return;
+      }
+      call.attached = data.resident;
+      call.chosen = 0;
+      call.picked = true;
+      call.who = { resident: data.resident.id };
+    } catch (e) {
+      call.searchStatus = { key: "search_failed", vars: { e: t("server_unreachable") } };
+    }
+    render();
+    $("resident").scrollIntoView({ block: "nearest" });
+  }
+
+  // Who called, in the wrap-up: each resident of the pop, or "someone else" in words. Nobody
+  // is ticked until the agent says so (in the household row or here).
+  function renderWhoCalled(call) {
+    const box = $("who-options");
+    const refocus = focusedIndex(box);
+    const residents = callResidents(call);
+    const who = call.who || null;
+    box.replaceChildren();
+    const options = residents.map((r) => ({ value: "r:" + r.id, label: r.name, resident: r.id }));
+    options.push({ value: "other", label: t("someone_else") });
+    for (const o of options) {
+      const label = el("label", "who-option");
+      const input = document.createElement("input");
+      input.type = "radio";
+      input.name = "who-called";
+      input.value = o.value;
+      input.disabled = !!call.wrapped;
+      input.checked = !!who && (o.resident ? who.resident === o.resident : who.other !== undefined);
+      input.addEventListener("change", () => {
+        if (o.resident) {
+          call.who = { resident: o.resident };
+          const i = residents.findIndex((r) => r.id === o.resident);
+          if (i >= 0) {
+            call.chosen = i;
+            call.picked = true;
+          }
+        } else {
+          call.who = { other: $("who-other-text").value };
+        }
+        render();
+        if (!o.resident) $("who-other-text").focus();
+      });
+      label.append(input, o.resident ? bdi("", o.label) : el("span", "", o.label));
+      box.append(label);
+    }
+    restoreFocus(box, refocus);
+    const text = $("who-other-text");
+    text.hidden = !(who && who.other !== undefined);
+    text.placeholder = t("someone_else_hint");
+    text.readOnly = !!call.wrapped;
+    if (!text.hidden && document.activeElement !== text) text.value = who.other || "";
   }
 
   // The call whose wrap-up the form holds: the one on screen once it has ended, unless it is
@@ -871,7 +1171,9 @@
     form.dataset.other = String(id !== currentId);   // the pop on screen is another call
     setText("wrapup-title", t(id !== currentId && !call.wrapped ? "wrapup_pending" : "wrapup"));
     const talk = call.talk_s === undefined || call.talk_s === null ? "" : " · " + t("talk_total", { s: duration(call.talk_s) });
-    setText("wrapup-call", callerLabel(call.pop) + talk);
+    const label = $("wrapup-call");
+    label.replaceChildren(bdi("", callerLabel(call.pop)), document.createTextNode(talk));
+    renderWhoCalled(call);
     for (const input of document.querySelectorAll("#outcomes input")) {
       input.checked = (call.outcome || "resolved") === input.value;
       input.disabled = !!call.wrapped;
@@ -911,6 +1213,8 @@
     call.saving = true;
     call.note = $("wrapup-note").value;
     const body = { outcome: call.outcome || "resolved", note: call.note };
+    if (call.who && call.who.resident) body.caller_resident = call.who.resident;
+    else if (call.who && call.who.other !== undefined && call.who.other.trim()) body.caller_other = call.who.other.trim();
     try {
       const resp = await fetch("/api/calls/" + encodeURIComponent(call.pop.call_id) + "/wrapup", {
         method: "POST",
@@ -943,6 +1247,15 @@
     $("login-form").addEventListener("submit", login);
     buildOutcomes();
     $("wrapup").addEventListener("submit", saveWrapup);
+    $("search").addEventListener("submit", searchRegistry);
+    $("search-q").addEventListener("input", () => {
+      const call = currentId ? calls.get(currentId) : null;
+      if (call) call.searchText = $("search-q").value;
+    });
+    $("who-other-text").addEventListener("input", () => {
+      const call = wrapupCall();
+      if (call) call.who = { other: $("who-other-text").value };
+    });
     $("wrapup-note").addEventListener("input", () => {
       const call = wrapupCall();
       if (call) call.note = $("wrapup-note").value;   // a re-render must not wipe what is typed
