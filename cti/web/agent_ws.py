@@ -18,8 +18,9 @@ from aiohttp import WSMsgType, web
 
 from cti import stop_task
 from cti.bus import Bus, Message, SlowSubscriber
+from cti.state import CallLog
 from cti.web.errors import BadRequest, InvalidToken, TooManySockets
-from cti.web.keys import BUS, DUTY, HUB, LIMITS, METRICS, SESSIONS, TICKETS
+from cti.web.keys import BUS, DUTY, ENGINE, HUB, LIMITS, METRICS, SESSIONS, TICKETS
 from cti.web.requests import session_of
 from cti.web.sessions import AgentSession, Sessions
 from cti.web.sockets import CLOSE_SESSION_ENDED, AgentSocket
@@ -76,6 +77,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         last_seq = head
     elif notice is None and last_seq > head:
         notice = _ahead_notice(session.agent, last_seq, head)
+    withheld = await _closed_calls(request.app, bus, session.agent, last_seq, head)
     hub = app[HUB]
     if hub.count_of(session.agent) >= limits.per_agent:
         log.warning(
@@ -101,7 +103,9 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         if notice is not None:
             last_seq = int(notice["seq"])
         feed = bus.subscribe(session.agent, after=last_seq)
-        pump = asyncio.create_task(_forward(notice, feed, socket), name=f"ws-{session.agent}")
+        pump = asyncio.create_task(
+            _forward(notice, feed, socket, withheld, head), name=f"ws-{session.agent}"
+        )
         beat = asyncio.create_task(
             _heartbeat(socket, limits.app_heartbeat_s), name=f"ws-beat-{session.agent}"
         )
@@ -170,14 +174,58 @@ async def _truncation_notice(bus: Bus, agent: str, last_seq: int | None) -> Mess
     return {"seq": seq, "type": "resynced", "reason": "history_truncated"}
 
 
+async def _closed_calls(
+    app: web.Application, bus: Bus, agent: str, last_seq: int, head: int
+) -> frozenset[str]:
+    """Calls in the replay (after `last_seq`) that are over for this agent: the ring went
+    elsewhere (retracted), or the call ended and its wrap-up is saved. Their replayed pops
+    go out without residents: an agent sees a resident only during their own call and its
+    wrap-up, not by reconnecting with `last_seq=0`."""
+    if last_seq >= head:
+        return frozenset()
+    state: dict[str, str] = {}  # call id -> the last of pop / retract / completed
+    for message in await bus.since(agent, last_seq):
+        call_id, kind = message.get("call_id"), message.get("type")
+        if isinstance(call_id, str) and kind in ("pop", "retract", "completed"):
+            state[call_id] = str(kind)
+    closed = {call_id for call_id, kind in state.items() if kind == "retract"}
+    ended = [call_id for call_id, kind in state.items() if kind == "completed"]
+    if ended and ENGINE in app:
+        calls = CallLog(app[ENGINE])
+        try:
+            for call_id in ended:
+                entry = await calls.get(call_id)
+                if entry is not None and entry.wrapup_at is not None:
+                    closed.add(call_id)
+        except Exception:  # the call log is down: the page may still owe these wrap-ups
+            log.warning("replay: wrap-ups unknown (call log unavailable): agent=%s", agent)
+    return frozenset(closed)
+
+
+def _without_residents(message: Message) -> Message:
+    return {**message, "residents": [], "residents_withheld": True}
+
+
 async def _forward(
-    notice: Message | None, feed: AsyncIterator[Message], socket: AgentSocket
+    notice: Message | None,
+    feed: AsyncIterator[Message],
+    socket: AgentSocket,
+    withheld: frozenset[str] = frozenset(),
+    replay_upto: int = 0,
 ) -> None:
-    """Write the feed to the socket in order; any hold-up drops the socket."""
+    """Write the feed to the socket in order; any hold-up drops the socket. Replayed pops
+    (seq up to `replay_upto`) of the `withheld` calls go out without their residents."""
     try:
         if notice is not None and not await socket.send(notice):
             return
         async for message in feed:
+            if (
+                withheld
+                and message.get("type") == "pop"
+                and message.get("call_id") in withheld
+                and int(message.get("seq", 0)) <= replay_upto
+            ):
+                message = _without_residents(message)
             if not await socket.send(message):
                 return
         socket.drop("feed_ended")  # the bus is closing: the page reconnects and replays
