@@ -287,3 +287,68 @@ def _contrast(a: str, b: str) -> float:
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+SIZES = {"1920": {"width": 1920, "height": 1080}, "1366": {"width": 1366, "height": 768}}
+
+
+async def _every_view(page: Page, state: str) -> None:
+    for size, viewport in SIZES.items():
+        await page.set_viewport_size(viewport)
+        for lang in ("zh", "en", "ko"):
+            await page.click(f"button.lang[data-lang={lang}]")
+            await expect(page.locator("html")).to_have_attribute(
+                "lang", {"zh": "zh-CN", "en": "en", "ko": "ko"}[lang]
+            )
+            await page.evaluate("window.scrollTo(0, 0)")
+            await page.screenshot(path=shot(f"round2-{state}-{lang}-{size}.png"))
+    await page.click("button.lang[data-lang=zh]")
+
+
+async def test_screenshots_of_every_state_in_three_languages_at_two_sizes(
+    stack: Stack, page: Page, traces_dir: Path
+) -> None:
+    async with stack.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO call_log (call_id, queue, resident_ids, joined_at, ended_at,"
+                " waited_s, outcome, closed_on_resync, rings, wrapup_outcome, wrapup_note)"
+                " VALUES ('old-1', 'q-zh', 'LS0001 LS0002', '2026-11-02 09:00:00+00',"
+                " '2026-11-02 09:04:00+00', 3, 'answered', false, '[]', 'handed_over',"
+                " '转社区网格员上门看望')"
+            )
+        )
+    await log_in(page, stack.url, "a07", "seat07")
+    await _every_view(page, "idle")
+    events = recording_events(traces_dir / "03-call-answered.ami")
+    ring = next(i for i, e in enumerate(events) if e.name == "AgentCalled")
+    answer = next(i for i, e in enumerate(events) if e.name == "AgentConnect")
+    for event in events[: ring + 1]:
+        await stack.state.on_event(event)
+    await expect(page.locator("#contact-list li")).to_have_count(1)
+    await _every_view(page, "ringing-household")
+    for event in events[ring + 1 : answer + 1]:
+        await stack.state.on_event(event)
+    await expect(page.locator("#call-status")).to_have_attribute("data-status", "answered")
+    await page.locator("#household .person").nth(1).click()
+    await _every_view(page, "answered-chosen")
+    for event in events[answer + 1 :]:
+        await stack.state.on_event(event)
+    await expect(page.locator("#wrapup")).to_be_visible()
+    await page.locator("#outcomes input[value=handed_over]").check()
+    await page.fill("#wrapup-note", "转社区网格员上门看望")
+    await _every_view(page, "wrapup")
+    # A new caller nobody knows rings while the wrap-up is still open: search beside it.
+    await stack.bus.publish("a07", _pop("u-9", None, "<unknown>", []))
+    await expect(page.locator("#search")).to_be_visible()
+    await page.fill("#search-q", "王")
+    await page.press("#search-q", "Enter")
+    await expect(page.locator(".search-result")).to_have_count(1)
+    await _every_view(page, "unknown-search-beside-wrapup")
+    await page.locator(".search-result button.attach").click()
+    await expect(page.locator("#resident-found")).to_be_visible()
+    await _every_view(page, "attached")
+    await page.locator("#other-calls-list button").click()
+    await page.click("#wrapup button[type=submit]")
+    await expect(page.locator("#wrapup-result")).to_have_text("已保存")
+    await _every_view(page, "wrapup-saved")
