@@ -231,6 +231,7 @@ async def callbacks(app: web.Application) -> AsyncIterator[None]:
         settings.callbacks,
         locator=app[LOCATOR],
         seat_of=lambda agent: seat_of(app, agent),
+        hold=lambda agent, on: _hold_for_callback(app, agent, on),
         region=settings.locator.region,
     )
     app[STATE].on_call_finished(service.on_call_finished)
@@ -240,6 +241,15 @@ async def callbacks(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await _stop(task)
+
+
+def _hold_for_callback(app: web.Application, agent: str, on: bool) -> None:
+    if DUTY not in app:
+        return
+    if on:
+        app[DUTY].hold(agent, "callback")
+    else:
+        app[DUTY].release(agent, "callback")
 
 
 async def pbx(app: web.Application) -> AsyncIterator[None]:

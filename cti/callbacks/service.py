@@ -114,6 +114,7 @@ class CallbackService:
         *,
         locator: Locator | None = None,
         seat_of: SeatOf = lambda agent: None,
+        hold: Callable[[str, bool], None] = lambda agent, on: None,
         region: str = "CN",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -122,6 +123,7 @@ class CallbackService:
         self.settings = settings
         self._locator = locator
         self._seat_of = seat_of
+        self._hold = hold  # the seat out of the queues' ring list while a callback is on
         self._region = region
         self._clock = clock
         self._watch = AttemptWatch()
@@ -301,15 +303,20 @@ class CallbackService:
             seat.seat,
             choice["target"],
         )
+        # The queue must not ring the seat while Asterisk rings it for the callback, nor
+        # while the agent talks and records the outcome: held until `record`.
+        self._hold(agent, True)
         try:
             await self._ami.send("Originate", fields, idempotent=False)
         except (AMIConnectionLost, AMITimeout) as exc:
             await self._finish(attempt_id, "lost", str(exc)[:200])
+            self._hold(agent, False)
             raise PlacementFailed(
                 "the telephone system link failed; the call may or may not have been placed"
             ) from None
         except AMIError as exc:
             await self._finish(attempt_id, "failed", (exc.message or str(exc))[:200])
+            self._hold(agent, False)
             raise PlacementFailed(f"Asterisk refused the call: {exc}") from None
         return await self.get(callback_id)
 
@@ -324,6 +331,7 @@ class CallbackService:
             raise CannotPlace("a callback is being placed")
         done = outcome in CLOSING_OUTCOMES
         await self.store.close(callback_id, agent, outcome, note, _utc(self._clock()), done=done)
+        self._hold(agent, False)  # the callback's work is done: the seat takes calls again
         log.info("callback outcome: callback=%s agent=%s outcome=%s", callback_id, agent, outcome)
         self._bump()
         return await self.get(callback_id)

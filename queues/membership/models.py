@@ -7,6 +7,8 @@ from typing import Final, Literal, TypeAlias
 
 # What an agent may pick on the page when they step away.
 PAUSE_REASONS: Final = ("break", "meal", "training", "meeting")
+# Why the server itself holds a seat out of the ring list for a while (not the agent's pick).
+HOLD_REASONS: Final = ("callback",)
 # The reason Asterisk shows while an agent talks and then finishes the call's paperwork.
 ACW_REASON: Final = "after-call-work"
 

@@ -25,7 +25,13 @@ from typing import Any, Protocol
 
 from cti.ami import Event, LinkState, Resync
 from cti.state import member_seat
-from queues.membership.models import PAUSE_REASONS, DutyStatus, SeatDuty, Wanted
+from queues.membership.models import (
+    HOLD_REASONS,
+    PAUSE_REASONS,
+    DutyStatus,
+    SeatDuty,
+    Wanted,
+)
 from queues.membership.reconcile import MemberInterfaces
 from queues.membership.reconciler import ActionSender, Reconciler
 from queues.membership.store import DutyStore
@@ -196,6 +202,26 @@ class MembershipService:
         now = self._clock()
         status: DutyStatus = "on_call" if duty.calls else "ready"
         return self._put(replace(duty.moved(status, now), calls=duty.calls), now)
+
+    def hold(self, agent: str, reason: str) -> bool:
+        """Hold a ready seat out of the ring list for work the server started for the agent
+        (`callback`: placing a callback rings their phone first); an agent's own pause or a
+        call in progress is left as it is. True when the seat is now held for `reason`."""
+        if reason not in HOLD_REASONS:
+            raise BadPauseReason(f"hold reason must be one of {', '.join(HOLD_REASONS)}")
+        duty = self.duty_of(agent)
+        if duty is None or duty.status not in ("ready", "after_call_work"):
+            return False
+        now = self._clock()
+        self._put(duty.moved("paused", now, reason), now)
+        return True
+
+    def release(self, agent: str, reason: str) -> None:
+        """End a `hold` for `reason` (an agent's own pause meanwhile is kept)."""
+        duty = self.duty_of(agent)
+        if duty is not None and duty.status == "paused" and duty.reason == reason:
+            now = self._clock()
+            self._put(duty.moved("on_call" if duty.calls else "ready", now), now)
 
     def wrapup_saved(self, agent: str, call_id: str) -> None:
         """The agent saved a wrap-up: after-call work for that call (or any) ends."""

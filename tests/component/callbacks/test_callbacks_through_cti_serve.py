@@ -57,8 +57,19 @@ async def test_an_abandoned_caller_is_called_back_through_the_server(
             base = f"/api/callbacks/{callback['id']}"
             async with http.post(server.make_url(base + "/claim"), headers=headers) as resp:
                 assert resp.status == 200
+            ready = server.make_url("/api/agent/ready")
+            async with http.post(ready, headers=headers) as resp:
+                assert resp.status == 200
             async with http.post(server.make_url(base + "/place"), headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
+
+            async def duty() -> tuple[str, str | None]:
+                async with http.get(server.make_url("/api/agent/duty"), headers=headers) as r:
+                    got = (await r.json())["duty"]
+                return (got["status"], got["reason"])
+
+            # While the callback is on, the queues cannot ring the seat.
+            assert await duty() == ("paused", "callback")
 
             async def result() -> str | None:
                 found = await listed()
@@ -67,3 +78,8 @@ async def test_an_abandoned_caller_is_called_back_through_the_server(
 
             assert await eventually(result, within_s=15, what="the result") == "busy"
             assert (await listed() or {})["attempts"][0]["seat"] == "seat07"
+            assert await duty() == ("paused", "callback")  # until the agent records it
+            outcome = server.make_url(base + "/outcome")
+            async with http.post(outcome, json={"outcome": "retry_later"}, headers=headers) as r:
+                assert r.status == 200, await r.text()
+            assert await duty() == ("ready", None)

@@ -205,3 +205,32 @@ async def test_requeue_changes_the_plan_to_exactly_the_new_queues() -> None:
     got = [(a.name, a.queue) for a in service.reconciler.pending()]
     assert got == [("QueuePenalty", "q-zh"), ("QueueAdd", "q-duty")]
     assert service.requeue("nobody", ()) is None
+
+
+async def test_a_hold_for_a_callback_keeps_an_agents_own_pause_and_ends_on_release() -> None:
+    from queues import MembershipService, MemoryDutyStore
+    from seats import parse_skills
+
+    class Sender:
+        connected = True
+
+        async def send(self, name: str, fields: object = ()) -> object:
+            raise AssertionError(name)
+
+    class Nowhere:
+        async def publish(self, agent_id: str, message: object) -> int:
+            return 0
+
+    service = MembershipService(Sender(), Nowhere(), MemoryDutyStore(), interfaces=LOCAL)
+    service.login("a07", "seat07", parse_skills("zh"))
+    assert service.hold("a07", "callback")
+    duty = service.duty_of("a07")
+    assert duty is not None and (duty.status, duty.pbx_reason) == ("paused", "callback")
+    service.release("a07", "callback")
+    duty = service.duty_of("a07")
+    assert duty is not None and duty.status == "ready"
+    service.pause("a07", "meal")
+    assert not service.hold("a07", "callback")  # the agent's own pause stays theirs
+    service.release("a07", "callback")
+    duty = service.duty_of("a07")
+    assert duty is not None and (duty.status, duty.reason) == ("paused", "meal")
