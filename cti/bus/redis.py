@@ -31,6 +31,11 @@ from cti.bus.base import (
 
 log = logging.getLogger(__name__)
 
+_LISTEN_RETRY_MIN_S = 0.1
+_LISTEN_RETRY_MAX_S = 2.0
+# Offered to every local subscription when the live feed comes back (never on the wire).
+_CATCH_UP: Message = {"type": "_catch_up"}
+
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], seq .. '-0', 'm', ARGV[1])
@@ -131,22 +136,44 @@ class RedisBus:
         await self._listening.wait()
 
     async def _listen(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self._live_channel)
-            self._listening.set()
-            while True:
-                item = await pubsub.get_message(timeout=None)
-                if item is None:
-                    continue
-                data = item["data"]
-                text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
-                agent_id, seq_text, payload = text.split("\n", 2)
-                self._deliver(agent_id, int(seq_text), payload)
-        finally:
-            self._listening.clear()
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+        """The live feed, for as long as the bus is open: a lost pub/sub connection (Redis
+        restarted, `CLIENT KILL TYPE pubsub`) is re-made, and every open subscription then
+        catches up from the stream, so no socket stays open and silent."""
+        backoff = _LISTEN_RETRY_MIN_S
+        lost = False
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._live_channel)
+                self._listening.set()
+                if lost:
+                    log.info("redis bus: live feed back; subscriptions catch up")
+                    self._catch_up_all()
+                backoff = _LISTEN_RETRY_MIN_S
+                while True:
+                    item = await pubsub.get_message(timeout=None)
+                    if item is None:
+                        continue
+                    data = item["data"]
+                    text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+                    agent_id, seq_text, payload = text.split("\n", 2)
+                    self._deliver(agent_id, int(seq_text), payload)
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning(
+                    "redis bus: live feed lost (%s); again in %.1f s", type(exc).__name__, backoff
+                )
+            finally:
+                self._listening.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            lost = True
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _LISTEN_RETRY_MAX_S)
+
+    def _catch_up_all(self) -> None:
+        for subs in self._local.subscribers.values():
+            for sub in subs:
+                sub.offer(_CATCH_UP)
 
     def _deliver(self, agent_id: str, seq: int, payload: str) -> None:
         subs = self._local.subscribers.get(agent_id)
@@ -173,6 +200,12 @@ class RedisBus:
                     yield message
             while True:
                 message = await sub.next(agent_id)
+                if message is _CATCH_UP:  # the live feed was down: read what it missed
+                    if last is not None:
+                        for missed in await self.since(agent_id, last):
+                            last = missed["seq"]
+                            yield missed
+                    continue
                 seq = message["seq"]
                 if last is not None and seq > last + 1:
                     for missed in await self.since(agent_id, last):
