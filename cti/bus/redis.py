@@ -36,9 +36,15 @@ _LISTEN_RETRY_MAX_S = 2.0
 # Offered to every local subscription when the live feed comes back (never on the wire).
 _CATCH_UP: Message = {"type": "_catch_up"}
 
+# An agent's history holds callers' names and residents' ids: it expires a day after the
+# agent's last message (a shift is 13 h), so nothing private stays in Redis for ever.
+HISTORY_TTL_MS = 24 * 3600 * 1000
+
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], seq .. '-0', 'm', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', KEYS[3], ARGV[3] .. '\\n' .. seq .. '\\n' .. ARGV[1])
 return seq
 """
@@ -106,7 +112,7 @@ class RedisBus:
         seq = int(
             await self._script(
                 keys=[self._stream(agent_id), self._seq_key(agent_id), self._live_channel],
-                args=[payload, self._history, agent_id],
+                args=[payload, self._history, agent_id, HISTORY_TTL_MS],
             )
         )
         message["seq"] = seq

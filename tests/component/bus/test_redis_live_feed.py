@@ -54,3 +54,19 @@ async def test_a_killed_pubsub_connection_is_remade_and_the_subscription_catches
         await reader_node.close()
         await writer_node.close()
         await delete_keys(prefix)
+
+
+async def test_an_agents_history_expires_a_day_after_the_last_message() -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    bus = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await bus.publish("a1", {"type": "pop", "caller": {"name": "张先生"}})
+        keys = [k async for k in admin.scan_iter(match=f"{prefix}*")]
+        ttls = {k: await admin.pttl(k) for k in keys if not k.endswith(b"live")}
+        assert ttls, "the stream and the seq counter are in Redis"
+        assert all(23 * 3600 * 1000 < ttl <= 24 * 3600 * 1000 for ttl in ttls.values()), ttls
+    finally:
+        await bus.close()
+        await admin.aclose()
+        await delete_keys(prefix)
