@@ -1,0 +1,194 @@
+"""The shift change: at each boundary the on-duty agents' queues are applied through the duty
+service. A fake clock walks the boundaries; the simulator shows the member actions reach the
+PBX and that a seat on a call leaves its queues only after the call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cti.admin import AdminService, MemoryVersionStore, run_shift_changes
+from cti.admin.models import VersionSummary
+from cti.conf.model import HotlineConfig
+from cti.settings import Settings
+from cti.sim import CallerSpec
+from queues.membership.models import SeatDuty, Wanted
+from seats import MemoryAgentAccounts, parse_skills
+from seats.shifts import CHINA, ShiftGroup, ShiftPlan
+from tests.component.queues.test_duty_over_sim import _when, rig
+from tests.support.waiting import eventually
+
+PASSWORD = "correct horse 7"
+# 2026-01-05 is the rotation start: group A (offset 0) works the day (08:00–20:00), group D
+# (offset 3) is on the night that began on the 4th at 20:00 and ends at 08:00.
+START = datetime(2026, 1, 5, 7, 59, tzinfo=CHINA)
+ZH_EN = (Wanted("q-zh", 0), Wanted("q-en", 1))
+
+
+def _plan(day: Iterable[str], night: Iterable[str]) -> HotlineConfig:
+    groups = [ShiftGroup(name=n, offset=i) for i, n in enumerate("ABCDE")]
+    groups[0] = replace_members(groups[0], day)
+    groups[3] = replace_members(groups[3], night)
+    return HotlineConfig(shifts=ShiftPlan(rotation_start=date(2026, 1, 5), groups=tuple(groups)))
+
+
+def replace_members(group: ShiftGroup, members: Iterable[str]) -> ShiftGroup:
+    return group.model_copy(update={"members": tuple(members)})
+
+
+@dataclass
+class FakeDuty:
+    seats: dict[str, SeatDuty] = field(default_factory=dict)
+    requeued: list[tuple[str, tuple[Wanted, ...]]] = field(default_factory=list)
+
+    def duties(self) -> list[SeatDuty]:
+        return list(self.seats.values())
+
+    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
+        duty = self.seats.get(agent)
+        if duty is None:
+            return None
+        self.seats[agent] = replace(duty, queues=tuple(queues))
+        self.requeued.append((agent, tuple(queues)))
+        return self.seats[agent]
+
+
+@dataclass
+class FakeClock:
+    now: datetime
+    slept: list[float] = field(default_factory=list)
+    stop_after: datetime = START + timedelta(days=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+        if self.now > self.stop_after:
+            raise asyncio.CancelledError
+
+
+def _accounts() -> MemoryAgentAccounts:
+    accounts = MemoryAgentAccounts()
+    for agent, seat in (("a07", "seat07"), ("a09", "seat09"), ("a11", "seat11")):
+        accounts.add(agent, agent, "zh,en", PASSWORD, home_seat=seat)
+    return accounts
+
+
+async def _service(config: HotlineConfig, duty: Any, clock: Any) -> AdminService:
+    """The admin service with `config` in force, as an administrator applied it (version 1)."""
+    store = MemoryVersionStore()
+    summary = VersionSummary(
+        version=1, author="boss", at=START, comment="groups", asterisk_applied=True
+    )
+    store.rows.append((config, summary))
+    service = AdminService(Settings(), _accounts(), duty=duty, clock=clock, store=store)
+    await service.load()
+    return service
+
+
+def _seated() -> FakeDuty:
+    return FakeDuty({a: SeatDuty(f"seat{a[1:]}", a, ZH_EN) for a in ("a07", "a09", "a11")})
+
+
+async def test_at_each_boundary_the_working_groups_get_queues_and_the_others_none() -> None:
+    clock = FakeClock(START, stop_after=START + timedelta(hours=12, minutes=30))
+    duty = _seated()
+    service = await _service(_plan(day=["a07"], night=["a09"]), duty, clock)
+    with pytest.raises(asyncio.CancelledError):
+        await run_shift_changes(service, clock=clock, sleep=clock.sleep, max_sleep_s=60)
+    # 07:59: A is not working yet (a07 emptied), D's night goes on (a09 keeps its queues).
+    # 08:00: A starts (a07 back), D's night ends (a09 emptied). 20:00: A ends, and D (off
+    # night on the 5th) does not work. a11 is in no group: never touched.
+    assert duty.requeued == [("a07", ()), ("a07", ZH_EN), ("a09", ()), ("a07", ())]
+    assert "a11" not in {agent for agent, _ in duty.requeued}
+    assert max(clock.slept) <= 60
+
+
+async def test_unconfigured_groups_leave_every_agent_in_their_queues() -> None:
+    clock = FakeClock(START, stop_after=START + timedelta(days=2))
+    duty = _seated()
+    service = await _service(HotlineConfig(), duty, clock)  # groups A–E, L with no members
+    with pytest.raises(asyncio.CancelledError):
+        await run_shift_changes(service, clock=clock, sleep=clock.sleep)
+    assert duty.requeued == []
+    assert all(d.queues == ZH_EN for d in duty.seats.values())
+
+
+async def test_a_login_off_shift_gets_no_queues_and_new_shift_times_are_followed() -> None:
+    clock = FakeClock(START)
+    duty = _seated()
+    service = await _service(_plan(day=["a07"], night=[]), duty, clock)
+    profile = await _accounts().get("a07")
+    assert profile is not None
+    await service.on_login(profile)
+    assert not duty.seats["a07"].queues
+    # An administrator moves the day start to 07:00: the change itself requeues a07.
+    config = service.current.config
+    earlier = config.model_copy(
+        update={
+            "shifts": config.shifts.model_copy(update={"day_start": START.time().replace(hour=7)})
+        }
+    )
+    _, plan = await service.apply(1, earlier, "boss")
+    assert [(r.agent, r.after) for r in plan.requeues] == [("a07", ["q-zh:0", "q-en:1"])]
+    assert duty.seats["a07"].queues == ZH_EN
+
+
+async def test_the_boundary_reaches_the_simulator_and_a_seat_on_a_call_leaves_after_it() -> None:
+    async with rig() as r:
+        # a09 (the night group, working until 08:00) takes a call lasting past the boundary.
+        r.duty.login("a09", "seat09", parse_skills("zh"))
+        await eventually(lambda: _when(r.members(), lambda m: ("q-zh", "seat09") in m))
+        await r.sim.place_call(CallerSpec("q-zh", "05356683318", "张先生", talk=5.0))
+        await eventually(lambda: r.agent_events("AgentConnect", "seat09"), what="a09 answers")
+        r.duty.login("a07", "seat07", parse_skills("zh"))  # the day group, from 08:00
+        await eventually(lambda: _when(r.members(), lambda m: ("q-zh", "seat07") in m))
+
+        # A clock stopped one second before 08:00: the task applies the night at once, sleeps
+        # one (real) second, then applies the boundary's shifts.
+        base = datetime(2026, 1, 5, 7, 59, 59, tzinfo=CHINA)
+
+        def clock() -> datetime:
+            return base
+
+        service = await _service(_plan(["a07"], ["a09"]), r.duty, clock)
+        runner = asyncio.create_task(run_shift_changes(service, clock=clock))
+        try:
+            # 07:59:59: a07 is off shift: out of q-zh, and the page shows no queues.
+            await eventually(lambda: r.agent_events("QueueMemberRemoved", "seat07"))
+            await eventually(lambda: r.sent.last("a07", "duty")["queues"] == [])
+            # 08:00: a07 is back; a09's night is over but the call goes on: still a member.
+            removed07 = r.events.index(r.agent_events("QueueMemberRemoved", "seat07")[0])
+            await eventually(
+                lambda: [e for e in r.events[removed07:] if e.name == "QueueMemberAdded"],
+                what="a07 back in q-zh at 08:00",
+            )
+            members = await r.members()
+            assert ("q-zh", "seat07") in members
+            assert ("q-zh", "seat09") in members
+            assert r.sent.last("a09", "duty")["queues"] == []
+            assert not r.agent_events("AgentComplete", "seat09")
+            # The call ends: then a09 leaves the queue.
+            await eventually(
+                lambda: _when(r.members(), lambda m: ("q-zh", "seat09") not in m),
+                what="a09 out of q-zh after the call",
+            )
+            complete = r.events.index(r.agent_events("AgentComplete", "seat09")[0])
+            removed = [
+                i
+                for i, e in enumerate(r.events)
+                if e.name == "QueueMemberRemoved" and e.get("MemberName") == "seat09"
+            ]
+            assert removed and removed[0] > complete
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
