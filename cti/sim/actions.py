@@ -274,6 +274,22 @@ def core_settings(pbx: Pbx, action: Action) -> ActionResult:
     )
 
 
+def queue_reload(pbx: Pbx, action: Action) -> ActionResult:
+    """QueueReload as 19 answers it; with `Parameters: yes` the queues of the rewritten
+    queues.conf (`PbxConfig.conf_dir`) that the PBX lacks appear, dynamic members stay."""
+    conf_dir = pbx.config.conf_dir
+    if conf_dir is not None and _truthy(action.get("Parameters")):
+        path = conf_dir / "queues.conf"
+        text = path.read_text() if path.is_file() else ""  # nothing written: nothing new
+        for line in text.splitlines():
+            name = line.strip()
+            if name.startswith("[") and "]" in name:
+                name = name[1 : name.index("]")]
+                if name != "general":
+                    pbx.add_queue(name)
+    return ActionResult([_ok(action, "Queue reloaded successfully")])
+
+
 def _originate(pbx: Pbx, action: Action) -> ActionResult:
     reply, events = originate(pbx, action)
     return ActionResult(reply, events)
@@ -287,6 +303,7 @@ HANDLERS: dict[str, Callable[[Pbx, Action], ActionResult]] = {
     "queuepenalty": queue_penalty,
     "queuestatus": queue_status,
     "queuesummary": queue_summary,
+    "queuereload": queue_reload,
     "coreshowchannels": core_show_channels,
     "coresettings": core_settings,
     "originate": _originate,

@@ -12,6 +12,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cti.sim.channels import Channel, Headers
 from cti.sim.queues import (
@@ -48,6 +49,9 @@ class PbxConfig:
     answer_delay: tuple[float, float] = (2.0, 6.0)
     no_answer_ratio: float = 0.1
     seed: int = 1
+    # Where QueueReload reads queues.conf (the directory the admin apply writes); None: a
+    # reload changes nothing, as an Asterisk whose file was not rewritten.
+    conf_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,12 @@ class Pbx:
         self.devices = DeviceStates()
         self._timers: list[_Timer] = []
         self._seq = 0
+
+    def add_queue(self, name: str) -> None:
+        """A queue a reload brought (no-op when it exists)."""
+        if name not in self.queues:
+            self.queues[name] = Queue(name)
+            self.waiting[name] = []
 
     # -- clock -------------------------------------------------------------------------
 
