@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CHINA = ZoneInfo("Asia/Shanghai")
 Duty = Literal["day", "night", "off_night", "rest", "long_day"]
@@ -56,6 +56,13 @@ class ShiftPlan(BaseModel):
         False,
     )
     groups: tuple[ShiftGroup, ...] = ()
+
+    @field_validator("day_start", "day_end", "long_day_start", "long_day_end")
+    @classmethod
+    def _china_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a shift time is China time, written without an offset (HH:MM)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ShiftPlan:
