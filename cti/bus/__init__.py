@@ -12,6 +12,7 @@ from cti.bus.base import (
     Bus,
     BusError,
     History,
+    HistoryLost,
     Message,
     SlowSubscriber,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "Bus",
     "BusError",
     "History",
+    "HistoryLost",
     "InProcessBus",
     "Message",
     "RedisBus",

@@ -32,6 +32,22 @@ class SlowSubscriber(BusError):
         self.limit = limit
 
 
+class HistoryLost(SlowSubscriber):
+    """The store forgot the agent's stream under a subscriber (Redis restarted without
+    persistence): its seqs start again below what the subscriber already delivered.
+
+    A SlowSubscriber, so readers drop their client the same way; the client reconnects
+    with its last `seq`, which is now ahead of the bus, and is told to reset.
+    """
+
+    def __init__(self, agent_id: str, delivered: int, head: int) -> None:
+        BusError.__init__(
+            self, f"stream of {agent_id!r} restarted: delivered {delivered}, head {head}"
+        )
+        self.agent_id = agent_id
+        self.limit = 0
+
+
 @dataclass(slots=True)
 class Subscriber:
     """One reader's bounded queue. Once it overflows the reader is cut off: it learns at its

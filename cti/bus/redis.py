@@ -24,6 +24,7 @@ from cti.bus.base import (
     DEFAULT_HISTORY,
     DEFAULT_SUBSCRIBER_QUEUE,
     History,
+    HistoryLost,
     Message,
     Subscriber,
     history_after,
@@ -208,6 +209,11 @@ class RedisBus:
                 message = await sub.next(agent_id)
                 if message is _CATCH_UP:  # the live feed was down: read what it missed
                     if last is not None:
+                        # Redis may have restarted empty: its seqs would start again below
+                        # `last` and every new message would be skipped as already sent.
+                        head = int(await self._redis.get(self._seq_key(agent_id)) or 0)
+                        if head < last:
+                            raise HistoryLost(agent_id, last, head)
                         for missed in await self.since(agent_id, last):
                             last = missed["seq"]
                             yield missed

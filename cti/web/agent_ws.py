@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from aiohttp import WSMsgType, web
 
 from cti import stop_task
-from cti.bus import Bus, Message, SlowSubscriber
+from cti.bus import Bus, HistoryLost, Message, SlowSubscriber
 from cti.state import CallLog
 from cti.web.errors import BadRequest, InvalidToken, TooManySockets
 from cti.web.keys import BUS, DUTY, ENGINE, HUB, LIMITS, METRICS, SESSIONS, TICKETS
@@ -229,6 +229,8 @@ async def _forward(
             if not await socket.send(message):
                 return
         socket.drop("feed_ended")  # the bus is closing: the page reconnects and replays
+    except HistoryLost:
+        socket.drop("bus_history_lost")  # the page reconnects and is told to reset
     except SlowSubscriber:
         socket.drop("bus_slow_subscriber")
     except Exception:

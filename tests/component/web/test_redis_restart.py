@@ -1,0 +1,161 @@
+"""Redis restarted under a CTI node (bus, seats and sessions on it), without persistence:
+the pages are cut and told, logins work again as soon as Redis answers, and a page that
+comes back with a seq from before the restart is reset instead of ignoring everything.
+
+A private redis-server on a free port, so the shared one is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+
+from cti.bus import RedisBus
+from cti.settings import Settings
+from cti.web import WebServices, create_app
+from cti.web.redis_sessions import RedisSessionStore
+from seats import MemoryAgentAccounts, RedisSeatDirectory
+from tests.component.web.conftest import PASSWORD, RecordedWrapups, pop
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
+
+
+class PrivateRedis:
+    """redis-server on a free port, no persistence: a restart forgets everything."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+            self._proc = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def node(aiohttp_client: Any, private_redis: PrivateRedis) -> AsyncIterator[Any]:
+    accounts = MemoryAgentAccounts()
+    accounts.add("a07", "李娜", "zh", PASSWORD)
+    async with AsyncExitStack() as stack:
+        bus = RedisBus.from_url(private_redis.url, prefix="t:")
+        stack.push_async_callback(bus.close)
+        seats = RedisSeatDirectory.from_url(private_redis.url, prefix="t:")
+        await seats.start()
+        stack.push_async_callback(seats.close)
+        sessions = RedisSessionStore.from_url(private_redis.url, prefix="t:", recheck_s=0.2)
+        await sessions.start()
+        stack.push_async_callback(sessions.close)
+        services = WebServices(accounts, bus, RecordedWrapups(), seats, sessions)
+        settings = Settings(redis_url=private_redis.url)
+        client = await aiohttp_client(create_app(settings, services))
+        yield client, bus
+
+
+async def _login(client: Any) -> dict[str, Any]:
+    resp = await client.post(
+        "/api/login", json={"agent": "a07", "password": PASSWORD, "seat": "seat07"}
+    )
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    return body
+
+
+async def _next(ws: ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), 10)
+        if msg.type != WSMsgType.TEXT:
+            return {"closed": msg.type.name}
+        data: dict[str, Any] = json.loads(msg.data)
+        if data.get("type") != "heartbeat":
+            return data
+
+
+async def test_redis_restarted_cuts_pages_then_logins_and_pops_resume(
+    node: Any, private_redis: PrivateRedis
+) -> None:
+    client, bus = node
+    token = (await _login(client))["token"]
+    ws = await client.ws_connect(f"/ws/agent?token={token}&last_seq=0")
+    for n in range(3):
+        await bus.publish("a07", pop(f"before-{n}"))
+    seqs = [(await _next(ws))["seq"] for _ in range(3)]
+    assert seqs == [1, 2, 3]
+
+    await asyncio.to_thread(private_redis.stop)
+
+    async def health_names_redis() -> bool:
+        resp = await client.get("/health")
+        return resp.status == 503 and "redis" in str(await resp.text()).lower()
+
+    await eventually(health_names_redis, within_s=5)
+
+    await asyncio.to_thread(private_redis.start)
+    restarted = time.monotonic()
+    # The bus's live feed comes back to an empty Redis: the page is cut (HistoryLost), not
+    # left open and skipping seqs 1, 2, 3 of the new stream as already sent.
+    assert "closed" in await _next(ws)
+    cut_s = time.monotonic() - restarted
+
+    async def token_refused() -> bool:  # the restart forgot the session: log in again
+        resp = await client.get(f"/ws/agent?token={token}")
+        return bool(resp.status == 401)
+
+    await eventually(token_refused, within_s=10)
+
+    async def logged_in() -> dict[str, Any] | None:
+        resp = await client.post(
+            "/api/login", json={"agent": "a07", "password": PASSWORD, "seat": "seat07"}
+        )
+        return await resp.json() if resp.status == 200 else None
+
+    again = await eventually(logged_in, within_s=15)
+    login_s = time.monotonic() - restarted
+    assert again["last_seq"] == 0  # the bus forgot its seqs too
+    # A page that kept its last seq (3) would ignore seq 1, 2, 3 of the new stream: reset it.
+    ws = await client.ws_connect(f"/ws/agent?token={again['token']}&last_seq=3")
+    assert await _next(ws) == {"seq": 0, "type": "resynced", "reason": "seq_ahead"}
+    await bus.publish("a07", pop("after"))
+    after = await _next(ws)
+    assert (after["seq"], after["call_id"]) == (1, "after")
+    print(f"\nRedis back: page cut after {cut_s:.2f} s, logged in again after {login_s:.2f} s")
+    await ws.close()
