@@ -226,3 +226,15 @@ async def test_call_view_is_marked_out_of_date_while_reconnecting(stack: Stack, 
     await page.clock.resume()
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     await expect(page.locator("#stale")).to_be_hidden()
+
+
+async def test_a_seq_ahead_reset_lets_the_next_pop_through(stack: Stack, page: Page) -> None:
+    """The page remembers seq 1000 but the server's stream restarted (Redis came back empty):
+    the server says `seq_ahead`, the page starts again from the server's seq."""
+    await log_in(page, stack.url, "a07", "seat07")
+    await page.evaluate("sessionStorage.setItem('cti.last_seq', '1000')")
+    await page.reload()
+    await page.wait_for_selector("#conn[data-state=live], #conn[data-state=pbx_down]")
+    due = PopDue("a07", "seat07", "after-reset", "q-zh", "05356683318", "张先生", 2.0)
+    await stack.bus.publish("a07", pop_message(due, stack.locator.lookup("05356683318")))
+    await expect(page.locator("#resident-name")).to_have_text("张建国")

@@ -374,6 +374,16 @@
 
   function receive(msg) {
     const seq = Number(msg.seq);
+    if (msg.type === "resynced" && msg.reason === "seq_ahead" && Number.isFinite(seq)) {
+      // The server's stream is behind what we applied (it forgot it, e.g. Redis restarted
+      // empty): start again from its seq, or every new message would look already seen.
+      calls.clear();
+      currentId = null;
+      resyncedAt = new Date();
+      setLastSeq(seq);
+      render();
+      return;
+    }
     if (!Number.isFinite(seq) || seq <= lastSeq) return;   // duplicate or stale: ignore
     setLastSeq(seq);
     const call = msg.call_id !== undefined ? calls.get(msg.call_id) : undefined;
