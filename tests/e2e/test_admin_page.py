@@ -6,6 +6,7 @@ stale edit is refused and reloaded. Screenshots in artifacts/admin-*.png."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from cti.web import WebServices, create_app
 from queues import registry
 from queues.membership.models import SeatDuty, Wanted
 from seats import MemoryAgentAccounts, SeatDirectory
+from seats.shifts import CHINA
 from tests.component.admin.test_admin_api import FakeDuty, RecordedAMI
 from tests.component.web.conftest import RecordedWrapups
 from tests.e2e.conftest import PASSWORD, shot
@@ -38,7 +40,12 @@ async def admin_url(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[tuple[
     )
     app = create_app(settings, services)
     duty = FakeDuty({"a07": SeatDuty("seat07", "a07", (Wanted("q-zh", 0), Wanted("q-en", 1)))})
-    service = AdminService(settings, accounts, duty=duty, sender=RecordedAMI())
+    # Queues follow the shifts: the groups are set up on a day group A works (2026-01-05,
+    # the rotation start), the page is used on a day group C works the day shift.
+    now = [datetime(2026, 1, 5, 10, 0, tzinfo=CHINA)]
+    service = AdminService(
+        settings, accounts, duty=duty, sender=RecordedAMI(), clock=lambda: now[0]
+    )
     config = service.current.config
     groups = list(config.shifts.groups)
     groups[0] = groups[0].model_copy(update={"members": ("a07", "a08")})
@@ -49,6 +56,7 @@ async def admin_url(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[tuple[
         ),
         "setup",
     )
+    now[0] = datetime(2026, 1, 8, 10, 0, tzinfo=CHINA)
     app[ADMIN] = service
     server = await aiohttp_server(app)
     yield str(server.make_url("/admin")), duty
