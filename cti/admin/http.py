@@ -37,8 +37,9 @@ from cti.admin.models import (
 from cti.admin.openapi import Endpoint, Param, document
 from cti.admin.service import AdminService, UnknownVersion, VersionConflict
 from cti.web.errors import APIError, InvalidCredentials, InvalidToken
-from cti.web.keys import ACCOUNTS, AMI, DUTY, SESSIONS, SETTINGS
+from cti.web.keys import ACCOUNTS, AMI, DUTY, LOGIN_GUARD, SESSIONS, SETTINGS
 from cti.web.requests import MAX_BODY
+from cti.web.throttle import authenticate
 from seats.shifts import CHINA, on_duty
 
 log = logging.getLogger(__name__)
@@ -195,13 +196,16 @@ def endpoint(
     "Log in as an administrator",
     body=AdminLogin,
     response=AdminToken,
-    errors=(401, 403, 422),
+    errors=(401, 403, 422, 429, 503),
     auth=False,
 )
 async def admin_login(request: web.Request) -> web.Response:
     """Check the password; only an administrator's account gets a token."""
     login = await _body(request, AdminLogin)
-    profile = await request.app[ACCOUNTS].authenticate(login.agent, login.password)
+    app = request.app  # the agents' throttle: one budget of guesses per account and address
+    profile = await authenticate(
+        request, app[LOGIN_GUARD], app[ACCOUNTS], login.agent, login.password
+    )
     if profile is None:
         raise InvalidCredentials("unknown agent or wrong password")
     if not profile.is_administrator:

@@ -16,6 +16,8 @@ ERROR_TEXT = {
     404: "no such thing",
     409: "edited from an older version: reload and edit again",
     422: "invalid input; details.field names it",
+    429: "too many failed logins for this account or address; wait Retry-After seconds",
+    503: "too many logins at once; try again after Retry-After seconds",
 }
 
 

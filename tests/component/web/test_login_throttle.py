@@ -103,3 +103,12 @@ async def test_fifty_concurrent_guesses_check_at_most_five_passwords(make_stack:
     assert statuses[401] <= 5
     assert statuses[429] >= 45
     assert all(a.headers.get("Retry-After") for a in answers if a.status == 429)
+
+
+async def test_admin_login_shares_the_throttle(make_stack: MakeStack) -> None:
+    stack = await make_stack()
+    for n in range(5):
+        await _post(stack, "a22", f"guess{n}", "seat22")
+    resp = await stack.client.post("/api/admin/login", json={"agent": "a22", "password": PASSWORD})
+    assert resp.status == 429
+    assert resp.headers["Retry-After"]
