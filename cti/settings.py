@@ -141,26 +141,6 @@ class SeatsSettings(BaseModel):
     count: int = Field(default=52, ge=1, le=9999)
 
 
-class LoginSettings(BaseModel):
-    """Login throttling (`cti.web.throttle`): failed logins per agent and per address in
-    `window_s`; at the limit the next try is 429 with `Retry-After`. At most `max_pending`
-    password checks wait their turn (then 503 `login_busy`); `max_tracked` bounds memory."""
-
-    window_s: float = Field(default=300.0, gt=0)
-    agent_failures: int = Field(default=5, ge=1)
-    # One address can be a whole room behind NAT: 52 agents mistyping at a shift change.
-    address_failures: int = Field(default=30, ge=1)
-    max_pending: int = Field(default=32, ge=1)
-    max_tracked: int = Field(default=10_000, ge=1)
-
-
-class SeatsSettings(BaseModel):
-    """The seats agents may log in at: `seat01`…`seatNN` (until the seat model is edited
-    by administrators; see `cti.web.login.seat_exists`)."""
-
-    count: int = Field(default=52, ge=1, le=9999)
-
-
 class LocatorSettings(BaseModel):
     """Caller-ID normalisation (home region and area code) and the index refresh interval."""
 
@@ -184,8 +164,6 @@ class Settings(BaseSettings):
     ivr: IVRSettings = IVRSettings()
     locator: LocatorSettings = LocatorSettings()
     members: MembersSettings = MembersSettings()
-    login: LoginSettings = LoginSettings()
-    seats: SeatsSettings = SeatsSettings()
     login: LoginSettings = LoginSettings()
     seats: SeatsSettings = SeatsSettings()
     callbacks: CallbacksSettings = CallbacksSettings()

@@ -20,7 +20,6 @@ from cti.web.keys import (
     HUB,
     LIMITS,
     LOGIN_GUARD,
-    LOGIN_GUARD,
     METRICS,
     SEATS,
     SESSIONS,
@@ -33,7 +32,6 @@ from cti.web.metrics import WebMetrics
 from cti.web.ports import WrapupSink
 from cti.web.sessions import AgentSession, Sessions, SessionStore
 from cti.web.sockets import CLOSE_GOING_AWAY, CLOSE_SESSION_ENDED, SocketHub
-from cti.web.throttle import LoginGuard
 from cti.web.throttle import LoginGuard
 from cti.web.tickets import TicketBook
 from seats import AgentAccounts, SeatDirectory
@@ -71,7 +69,6 @@ def create_app(
     app[METRICS] = metrics
     app[SESSIONS] = (services.sessions if services else None) or SessionStore()
     app[HUB] = SocketHub(metrics)
-    app[LOGIN_GUARD] = LoginGuard(settings.login)
     app[LOGIN_GUARD] = LoginGuard(settings.login)
     app[TICKETS] = TicketBook()
     if services is not None:
