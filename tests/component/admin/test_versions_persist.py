@@ -17,16 +17,27 @@ from cti.db import create_engine, current_revision, upgrade
 from cti.settings import AsteriskConfSettings, Settings
 from queues import registry
 from seats import MemoryAgentAccounts
+from tests.support.postgres import create_pg_database, drop_pg_database, pg_url
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[str]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cti.sqlite3'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database of each kind."""
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'cti.sqlite3'}"
+    else:
+        name = await create_pg_database("admin_test")
+        url = pg_url(name)
     engine = create_engine(url)
     await upgrade(engine)
     await engine.dispose()
-    yield url
-    registry.install(AdminService(Settings(), MemoryAgentAccounts()).current.config.queues)
+    try:
+        yield url
+    finally:
+        registry.install(AdminService(Settings(), MemoryAgentAccounts()).current.config.queues)
+        if name is not None:
+            await drop_pg_database(name)
 
 
 async def test_migration_0009_makes_the_table_the_model_describes(tmp_path: Path) -> None:
