@@ -323,6 +323,8 @@ async def shifts(request: web.Request) -> web.Response:
         day = date.fromisoformat(request.query.get("date", ""))
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD", field="date") from None
+    if not 2000 <= day.year <= 2100:  # found by the fuzzer: year 1 or 9999 overflowed
+        raise InvalidInput("date must be between 2000 and 2100", field="date")
     try:
         at = dtime.fromisoformat(request.query.get("at", "12:00"))
     except ValueError:

@@ -353,3 +353,12 @@ async def test_a_shift_time_with_an_offset_is_422_not_500(admin: Admin) -> None:
     )
     assert (status, body["error"]) == (422, "invalid_input")
     assert body["details"]["field"] == "config.shifts.day_start"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+async def test_shifts_on_a_date_at_the_calendars_ends_is_422_not_500(
+    admin: Admin, day: str
+) -> None:
+    """Found by the fuzzer: the day before 0001-01-01 (or after 9999-12-31) overflowed."""
+    status, body = await admin.call("GET", f"/api/admin/shifts?date={day}", await admin.token())
+    assert (status, body["details"]["field"]) == (422, "date")
