@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import TypeAdapter
-from sqlalchemy import RowMapping, insert, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import RowMapping, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.admin.models import ActionOutcome, VersionSummary
@@ -88,9 +87,10 @@ class SqlVersionStore:
 
 async def latest_version(engine: AsyncEngine) -> tuple[HotlineConfig, VersionSummary] | None:
     """The version in force according to the database; None when none was applied (or the
-    database has no `admin_version` table yet)."""
-    try:
-        versions = await SqlVersionStore(engine).load()
-    except (OperationalError, ProgrammingError):
+    database is not migrated to 0009 yet). An unreachable database raises."""
+    async with engine.connect() as conn:
+        migrated = await conn.run_sync(lambda c: inspect(c).has_table("admin_version"))
+    if not migrated:
         return None
+    versions = await SqlVersionStore(engine).load()
     return versions[-1] if versions else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from cti.conf.check import check
 from cti.conf.model import HotlineConfig
@@ -95,6 +96,14 @@ async def _applied_model(database_url: str) -> HotlineConfig:
         engine = create_engine(database_url)
         try:
             latest = await latest_version(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            # Never the built-in model in place of what the administrators applied.
+            print(
+                f"cti conf render: the database is unreachable ({exc}); "
+                "use --builtin or --model FILE",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
         finally:
             await engine.dispose()
     if latest is None:

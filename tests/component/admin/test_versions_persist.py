@@ -135,3 +135,14 @@ def test_conf_render_without_a_database_file_uses_the_builtin_model_and_creates_
     assert main(["conf", "render", "--out", str(tmp_path / "out"), "--placeholder-secrets"]) == 0
     assert "built-in model" in capsys.readouterr().err
     assert not missing.parent.exists()
+
+
+def test_conf_render_refuses_to_guess_when_the_database_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CTI_DATABASE_URL", "postgresql+asyncpg://cti@127.0.0.1:1/cti")
+    with pytest.raises(SystemExit) as exited:
+        main(["conf", "render", "--out", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert "use --builtin or --model" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
