@@ -330,11 +330,12 @@ async def test_every_route_fuzzed_from_the_openapi_document_never_answers_500(
         "--report-dir",
         str(tmp_path),
         "--generation-database",
-        "none",  # no .schemathesis/ left in the checkout
+        "none",
         "--no-color",
         *headers,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,  # its .schemathesis/ cache stays out of the checkout
     )
     out, _ = await proc.communicate()
     text = out.decode(errors="replace")
