@@ -138,14 +138,27 @@ class StateService:
 
     async def _carry_out(self, out: Sequence[Outgoing]) -> None:
         for item in out:
-            if isinstance(item, PopDue):
-                await self._pop(item)
-            elif isinstance(item, ToAgent):
-                await self._bus.publish(item.agent_id, dict(item.message))
-            elif isinstance(item, ToBroadcast):
-                await self._bus.broadcast(dict(item.message))
-            else:
+            if isinstance(item, CallFinished):
                 await self._finished(item)
+                continue
+            try:
+                if isinstance(item, PopDue):
+                    await self._pop(item)
+                elif isinstance(item, ToAgent):
+                    await self._bus.publish(item.agent_id, dict(item.message))
+                elif isinstance(item, ToBroadcast):
+                    await self._bus.broadcast(dict(item.message))
+            except Exception as exc:
+                # The bus is down (Redis restarting): this message is lost for the pages, but
+                # what follows it — the call log row of a call that ended — must not be.
+                call_id = item.call_id if isinstance(item, PopDue) else item.message.get("call_id")
+                log.warning(
+                    "publish failed (%s): %s call=%s agent=%s",
+                    type(exc).__name__,
+                    type(item).__name__,
+                    call_id,
+                    getattr(item, "agent_id", "*"),
+                )
 
     def _context(self, due: PopDue) -> _CallContext:
         context = self._contexts.get(due.call_id)
