@@ -297,6 +297,8 @@ def _print_ivr(app: web.Application) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of `cti demo`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from cti.logs import setup as setup_logging
+
+    setup_logging()  # one record, one line: a CR/LF in a logged value cannot forge a record
     asyncio.run(serve(args))
     return 0

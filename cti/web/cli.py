@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from aiohttp import web
@@ -19,11 +18,12 @@ def register(subparsers: Any) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from cti.cli import settings_from_args
+    from cti.logs import setup as setup_logging
     from cti.web import create_app
     from cti.web.access_log import AccessLogger
 
     settings = settings_from_args(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging()  # one record, one line: a CR/LF in a logged value cannot forge a record
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
     web.run_app(
