@@ -319,22 +319,38 @@ class AdminService:
 
     async def on_login(self, profile: AgentProfile) -> None:
         """An agent just took a seat: give them the queues of the current configuration
-        when they differ from those of their languages (override, duty officer)."""
+        when they differ from those of their languages (override, duty officer).
+
+        Whatever their group's hours: an agent who logs in is there to take calls (covering
+        for a colleague at 3 a.m.), and a seat that rings nobody while someone sits at it is
+        the worse mistake. Their group's next boundary, or an administrator, applies the
+        groups again."""
         if self._duty is None:
             return
-        wanted = wanted_at(self.current.config, profile, self._clock())
+        wanted = wanted_for(self.current.config, profile)
+        plan = self.current.config.shifts
+        if plan.group_of(profile.id) is not None and profile.id not in on_duty_agents(
+            plan, self._clock()
+        ):
+            log.info("login off shift: agent=%s takes calls until a boundary", profile.id)
         duty = next((d for d in self._duty.duties() if d.agent == profile.id), None)
         if duty is not None and duty.queues != wanted:
             self._duty.requeue(profile.id, wanted)
 
-    async def shift_change(self, moment: datetime) -> list[Requeue]:
-        """At a shift boundary: the on-duty agents get their queues, the logged-in agents of
-        a group that is not working get none, agents in no group are left alone. The
-        reconciler sends the member actions (a seat on a call leaves after the call)."""
+    async def shift_change(self, moment: datetime, before: datetime) -> list[Requeue]:
+        """At a shift boundary (`before` is a moment just before it): the agents of a group
+        that starts working get their queues, those of a group that stops get none; agents
+        whose group does not change at this boundary (one who logged in to cover) and
+        agents in no group are left alone. The reconciler sends the member actions (a seat
+        on a call leaves after the call)."""
         if self._duty is None:
             return []
         async with self._lock:  # not in the middle of an apply
-            requeues = await self._requeues(self.current.config, moment)
+            config = self.current.config
+            plan = config.shifts
+            was, now = on_duty_agents(plan, before), on_duty_agents(plan, moment)
+            flipped = {agent for agent in was ^ now if plan.group_of(agent) is not None}
+            requeues = [r for r in await self._requeues(config, moment) if r.agent in flipped]
             for requeue in requeues:
                 wanted = [Wanted(q, int(p)) for q, p in (i.split(":") for i in requeue.after)]
                 self._duty.requeue(requeue.agent, wanted)

@@ -3,8 +3,9 @@
 An owned task (`cti serve` starts it in its own cleanup context). It sleeps until the next
 shift start or end of the configuration in force (`seats.shifts.next_change`), never more
 than `max_sleep_s` at a time so that an administrator's new shift times are followed, then
-asks the admin service to requeue (`AdminService.shift_change`). On start it applies the
-current shift once (the server may have been down across a boundary).
+asks the admin service to requeue the agents whose group starts or stops working there
+(`AdminService.shift_change`). Nothing is applied at start: the agents logged in then are
+working, whatever the groups say, until their group's next boundary.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cti.admin.service import AdminService
 from seats.shifts import next_change
@@ -27,9 +28,8 @@ async def run_shift_changes(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     max_sleep_s: float = 60.0,
 ) -> None:
-    """Apply the on-duty agents' queues now and at every shift boundary, forever."""
+    """Apply the groups that start or stop working at every shift boundary, forever."""
     applied = clock()
-    await admin.shift_change(applied)
     while True:
         now = max(clock(), applied)
         boundary = next_change(admin.current.config.shifts, now)
@@ -41,4 +41,4 @@ async def run_shift_changes(
         # A clock a little behind the boundary still means the boundary's shifts.
         applied = max(clock(), boundary)
         log.info("shift boundary %s", boundary.isoformat())
-        await admin.shift_change(applied)
+        await admin.shift_change(applied, before=boundary - timedelta(seconds=1))

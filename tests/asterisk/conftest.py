@@ -252,8 +252,11 @@ class AgentConsole:
     async def read(self) -> None:
         async for frame in self.ws:
             if frame.type is WSMsgType.TEXT:
+                message = json.loads(frame.data)
+                if message.get("type") == "heartbeat":
+                    continue  # the link's keep-alive (no seq): the page only times it
                 self.received_at.append(time.monotonic())
-                self.messages.append(json.loads(frame.data))
+                self.messages.append(message)
 
     def of_call(self, call_id: str) -> list[dict[str, Any]]:
         """The messages about one call, in order."""

@@ -104,10 +104,11 @@ async def test_at_each_boundary_the_working_groups_get_queues_and_the_others_non
     service = await _service(_plan(day=["a07"], night=["a09"]), duty, clock)
     with pytest.raises(asyncio.CancelledError):
         await run_shift_changes(service, clock=clock, sleep=clock.sleep, max_sleep_s=60)
-    # 07:59: A is not working yet (a07 emptied), D's night goes on (a09 keeps its queues).
-    # 08:00: A starts (a07 back), D's night ends (a09 emptied). 20:00: A ends, and D (off
-    # night on the 5th) does not work. a11 is in no group: never touched.
-    assert duty.requeued == [("a07", ()), ("a07", ZH_EN), ("a09", ()), ("a07", ())]
+    # 07:59, the start: nothing is applied (the agents logged in then are working). 08:00:
+    # A starts (a07 keeps the queues it has), D's night ends (a09 emptied). 20:00: A ends
+    # (a07 emptied), and D (off night on the 5th) does not work. a11 is in no group: never
+    # touched.
+    assert duty.requeued == [("a09", ()), ("a07", ())]
     assert "a11" not in {agent for agent, _ in duty.requeued}
     assert max(clock.slept) <= 60
 
@@ -122,22 +123,32 @@ async def test_unconfigured_groups_leave_every_agent_in_their_queues() -> None:
     assert all(d.queues == ZH_EN for d in duty.seats.values())
 
 
-async def test_a_login_off_shift_gets_no_queues_and_new_shift_times_are_followed() -> None:
+async def test_a_login_off_shift_takes_calls_and_an_administrators_change_is_applied() -> None:
     clock = FakeClock(START)
     duty = _seated()
     service = await _service(_plan(day=["a07"], night=[]), duty, clock)
     profile = await _accounts().get("a07")
     assert profile is not None
+    # 07:59, group A starts at 08:00: a07 logs in to cover and takes calls at once.
     await service.on_login(profile)
-    assert not duty.seats["a07"].queues
-    # An administrator moves the day start to 07:00: the change itself requeues a07.
+    assert duty.seats["a07"].queues == ZH_EN
+    # An administrator's change applies the groups: a day start at 09:00 puts a07 off.
     config = service.current.config
-    earlier = config.model_copy(
+    later = config.model_copy(
         update={
-            "shifts": config.shifts.model_copy(update={"day_start": START.time().replace(hour=7)})
+            "shifts": config.shifts.model_copy(update={"day_start": START.time().replace(hour=9)})
         }
     )
-    _, plan = await service.apply(1, earlier, "boss")
+    _, plan = await service.apply(1, later, "boss")
+    assert [(r.agent, r.after) for r in plan.requeues] == [("a07", [])]
+    assert duty.seats["a07"].queues == ()
+    # And a day start at 07:00 brings a07 back.
+    earlier = later.model_copy(
+        update={
+            "shifts": later.shifts.model_copy(update={"day_start": START.time().replace(hour=7)})
+        }
+    )
+    _, plan = await service.apply(2, earlier, "boss")
     assert [(r.agent, r.after) for r in plan.requeues] == [("a07", ["q-zh:0", "q-en:1"])]
     assert duty.seats["a07"].queues == ZH_EN
 
@@ -152,8 +163,8 @@ async def test_the_boundary_reaches_the_simulator_and_a_seat_on_a_call_leaves_af
         r.duty.login("a07", "seat07", parse_skills("zh"))  # the day group, from 08:00
         await eventually(lambda: _when(r.members(), lambda m: ("q-zh", "seat07") in m))
 
-        # A clock stopped one second before 08:00: the task applies the night at once, sleeps
-        # one (real) second, then applies the boundary's shifts.
+        # A clock stopped one second before 08:00: the task sleeps one (real) second, then
+        # applies the boundary: the day group starts, the night group stops.
         base = datetime(2026, 1, 5, 7, 59, 59, tzinfo=CHINA)
 
         def clock() -> datetime:
@@ -162,16 +173,11 @@ async def test_the_boundary_reaches_the_simulator_and_a_seat_on_a_call_leaves_af
         service = await _service(_plan(["a07"], ["a09"]), r.duty, clock)
         runner = asyncio.create_task(run_shift_changes(service, clock=clock))
         try:
-            # 07:59:59: a07 is off shift: out of q-zh, and the page shows no queues.
-            await eventually(lambda: r.agent_events("QueueMemberRemoved", "seat07"))
-            await eventually(lambda: r.sent.last("a07", "duty")["queues"] == [])
-            # 08:00: a07 is back; a09's night is over but the call goes on: still a member.
-            removed07 = r.events.index(r.agent_events("QueueMemberRemoved", "seat07")[0])
-            await eventually(
-                lambda: [e for e in r.events[removed07:] if e.name == "QueueMemberAdded"],
-                what="a07 back in q-zh at 08:00",
-            )
+            # 08:00: a09's night is over but the call goes on: still a member; the page
+            # shows no queues. a07 (logged in before its day began) was never taken out.
+            await eventually(lambda: r.sent.last("a09", "duty")["queues"] == [])
             members = await r.members()
+            assert not r.agent_events("QueueMemberRemoved", "seat07")
             assert ("q-zh", "seat07") in members
             assert ("q-zh", "seat09") in members
             assert r.sent.last("a09", "duty")["queues"] == []
@@ -192,3 +198,25 @@ async def test_the_boundary_reaches_the_simulator_and_a_seat_on_a_call_leaves_af
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
+
+
+async def test_an_agent_covering_on_their_groups_rest_day_is_not_emptied_by_others_boundaries() -> (
+    None
+):
+    from seats.shifts import on_duty_agents
+
+    rest_day = datetime(2026, 1, 9, 7, 59, tzinfo=CHINA)
+    clock = FakeClock(rest_day, stop_after=rest_day + timedelta(hours=12, minutes=30))
+    duty = _seated()  # a07 logged in: covering for someone
+    service = await _service(_plan(day=["a07"], night=["a09"]), duty, clock)
+    plan = service.current.config.shifts
+    for moment in (
+        rest_day,
+        rest_day + timedelta(hours=6),
+        rest_day + timedelta(hours=12, minutes=5),
+    ):
+        assert "a07" not in on_duty_agents(plan, moment)  # group A does not work all day
+    with pytest.raises(asyncio.CancelledError):
+        await run_shift_changes(service, clock=clock, sleep=clock.sleep, max_sleep_s=60)
+    assert "a07" not in {agent for agent, _ in duty.requeued}  # 08:00 and 20:00 passed
+    assert duty.seats["a07"].queues == ZH_EN
