@@ -635,6 +635,7 @@
   function reasonText(reason) {
     if (PAUSE_REASONS.includes(reason)) return t("reason_" + reason);
     if (reason === "after-call-work") return t("duty_acw");
+    if (reason === "callback") return t("reason_callback");  // the server's hold (docs/protocol.md)
     return reason ? String(reason) : t("reason_none");
   }
 
@@ -805,6 +806,7 @@
     setText("caller-name", caller.name || "");
     $("caller-name").hidden = !caller.name;
     setText("caller-number", unknown ? t("no_number") : formatPhone(caller.number));
+    renderIvr(pop.ivr);
     const kind = $("caller-kind");
     kind.hidden = true;
     kind.className = "caller-kind";
@@ -829,6 +831,29 @@
     renderHousehold(call, residents);
     $("resident").hidden = residents.length === 0;
     if (residents.length) renderResident(call, residents[Math.min(call.chosen, residents.length - 1)]);
+  }
+
+  // What the language menu learnt on this call (`pop.ivr`, null when it did not go through
+  // the menu): an emergency first and loudest, else how the language was settled.
+  function renderIvr(ivr) {
+    const badge = $("caller-ivr");
+    badge.className = "caller-ivr";
+    badge.hidden = !ivr;
+    if (!ivr) {
+      badge.textContent = "";
+      return;
+    }
+    const lang = QUEUE_LANGUAGES[ivr.language] || String(ivr.language || "");
+    if (ivr.emergency) {
+      badge.classList.add("emergency");
+      badge.textContent = t("ivr_emergency");
+    } else if (ivr.recognised) {
+      badge.textContent = t("ivr_recognised", { lang });
+    } else if (ivr.how === "timeout" || ivr.how === "invalid") {
+      badge.textContent = t("ivr_" + ivr.how, { lang });
+    } else {
+      badge.textContent = t("ivr_chosen", { lang });
+    }
   }
 
   // The pop's residents, or the one the agent found in the registry and attached.
