@@ -96,6 +96,10 @@ class StateService:
         self._locator = locator
         self._call_log = call_log
         self._writer = CallLogWriter(call_log, spool) if call_log is not None else None
+        if self._writer is not None:
+            # Before any call of this process is noted: what is in the journal now is what a
+            # killed server never wrote; it goes to the spool, whose replay writes it.
+            self._writer.recover()
         self._replay_interval_s = replay_interval_s
         self._clock = clock
         self._ivr = ivr
@@ -216,6 +220,8 @@ class StateService:
                 except Exception:
                     log.exception("call finished hook failed: call=%s", record.call_id)
         if self._call_log is not None:
+            if self._writer is not None:
+                self._writer.note([(record, ids)])
             await self._enqueue(_LogCall(record, ids))
 
     async def _enqueue(self, job: Job | _LogCall) -> None:
@@ -249,6 +255,8 @@ class StateService:
                 finally:
                     for _ in batch:
                         self._jobs.task_done()
+                if self._jobs.empty() and self._writer is not None:
+                    self._writer.checkpoint()
         except asyncio.CancelledError:
             self._keep_unwritten()
             raise

@@ -29,6 +29,11 @@ def refused_path(spool: CallLogSpool) -> Path:
     return spool.path.with_name(spool.path.stem + "-refused.jsonl")
 
 
+def journal_path(spool: CallLogSpool) -> Path:
+    """Where finished calls are noted before they wait in memory for their write."""
+    return spool.path.with_name(spool.path.stem + "-journal.jsonl")
+
+
 class CallLogWriter:
     """Writes finished calls, keeping what cannot be written yet (see the module docstring).
 
@@ -40,6 +45,11 @@ class CallLogWriter:
         self.spool = spool
         self._refused = (
             CallLogSpool(refused_path(spool), max_bytes=spool.max_bytes) if spool else None
+        )
+        # A SIGKILL (or a crash) loses what waits in memory: every finished call is noted
+        # on disk first, and the note is dropped once it is written or spooled.
+        self._journal = (
+            CallLogSpool(journal_path(spool), max_bytes=spool.max_bytes) if spool else None
         )
         self._replaying = asyncio.Lock()
         self._in_flight: list[Row] = []
@@ -76,6 +86,37 @@ class CallLogWriter:
         self._in_flight = []
         if rows:
             self._keep(rows, "server stopping")
+        self.checkpoint()  # all of it is in the spool now
+
+    def note(self, calls: Sequence[tuple[CallRecord, Sequence[str]]]) -> None:
+        """A call ended: on disk at once, before it waits in memory for its write."""
+        if self._journal is not None:
+            self._store(self._journal, [storable_row(record, ids) for record, ids in calls])
+
+    def checkpoint(self) -> None:
+        """Every call noted so far is written or spooled: the journal starts afresh.
+
+        Synchronous (no await between the caller's "nothing pending" and the truncation),
+        so a call noted meanwhile cannot be dropped."""
+        if self._journal is not None and self._journal.pending:
+            _, offset = self._journal.take()
+            self._journal.settle([], offset)
+
+    def recover(self) -> int:
+        """At start: the calls a killed server noted but never wrote go to the spool, whose
+        replay writes them (a call already in the log is skipped). Returns how many."""
+        if self._journal is None or self.spool is None or not self._journal.pending:
+            return 0
+        rows, offset = self._journal.take()
+        spooled = {row.get("call_id") for row in self.spool.take()[0]}
+        fresh = [row for row in rows if row.get("call_id") not in spooled]
+        kept = self._store(self.spool, fresh)
+        self._journal.settle([], offset)
+        log.warning(
+            "call log: %d call(s) noted by a server that stopped before writing them; replaying",
+            kept,
+        )
+        return kept
 
     async def replay(self) -> None:
         """Write the spooled rows if the database takes them now; keep the rest."""
