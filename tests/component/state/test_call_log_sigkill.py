@@ -22,6 +22,7 @@ from seats import SeatDirectory
 from tests.support.waiting import eventually
 
 CALL = "1795361778.1"  # the answered call in 03-call-answered.ami
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: the child imports from it
 
 CHILD = textwrap.dedent(
     """
@@ -62,7 +63,6 @@ async def test_sigkill_after_a_call_ends_loses_no_call_log_row(
     engine = create_engine(db)
     await upgrade(engine, "head")
     spool = tmp_path / "call-log-spool.jsonl"
-    root = Path(__file__).resolve().parents[3]
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -71,8 +71,8 @@ async def test_sigkill_after_a_call_ends_loses_no_call_log_row(
         str(spool),
         str(traces_dir / "03-call-answered.ami"),
         stdout=asyncio.subprocess.PIPE,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
         assert child.stdout is not None
