@@ -44,7 +44,7 @@ for _, index in ipairs({KEYS[1], KEYS[2]}) do
       redis.call('DEL', prefix .. 'session:' .. old)
       redis.call('SREM', prefix .. 'sessions-of:' .. s.agent, old)
       redis.call('SREM', prefix .. 'sessions-at:' .. s.seat, old)
-      local reason = (s.agent == agent) and 'logged in elsewhere' or 'seat taken'
+      local reason = (s.agent == agent) and 'logged in elsewhere' or ('seat taken by ' .. agent)
       local event = cjson.encode({token = old, agent = s.agent, seat = s.seat,
         expires_at = s.expires_at, reason = reason, node = ARGV[7]})
       redis.call('PUBLISH', KEYS[4], event)

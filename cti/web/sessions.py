@@ -25,8 +25,9 @@ EndedHandler = Callable[[AgentSession, str], Awaitable[None]]
 
 
 def end_reason(ended: AgentSession, agent: str) -> str:
-    """Why a login of `agent` ended `ended`: the agent logged in again, or lost the seat."""
-    return "logged in elsewhere" if ended.agent == agent else "seat taken"
+    """Why a login of `agent` ended `ended`: the agent logged in again, or lost the seat (to
+    whom: the page says who sits there now)."""
+    return "logged in elsewhere" if ended.agent == agent else f"seat taken by {agent}"
 
 
 class Sessions(Protocol):

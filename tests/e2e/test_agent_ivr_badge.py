@@ -1,15 +1,16 @@
-"""What the language menu learnt shows on the pop (issue 12), and the server's callback hold
-reads as words, in a real Chromium."""
+"""What the language menu learnt shows on the pop (issue 12), the server's callback hold reads
+as words, and a lost seat names who took it (issue 11), in a real Chromium."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
 from cti.state import PopDue, pop_message
-from tests.e2e.conftest import Stack, log_in, shot
+from tests.e2e.conftest import PASSWORD, Stack, log_in, shot
 from tests.e2e.test_agent_duty import duty
 
 pytestmark = pytest.mark.browser
@@ -61,3 +62,16 @@ async def test_a_callback_hold_reads_as_calling_back(stack: Stack, page: Page) -
     await page.click("button.lang[data-lang=en]")
     await stack.bus.publish("a07", duty("paused", "callback"))
     await expect(page.locator("#duty-state")).to_contain_text("Calling back")
+
+
+async def test_a_seat_taken_by_another_agent_says_who(stack: Stack, page: Page) -> None:
+    await log_in(page, stack.url, "a07", "seat07")
+    await page.click("button.lang[data-lang=en]")
+    base = stack.url.rsplit("/agent", 1)[0]
+    async with aiohttp.ClientSession() as http:
+        body = {"agent": "a31", "password": PASSWORD, "seat": "seat07"}
+        async with http.post(f"{base}/api/login", json=body) as resp:
+            assert resp.status == 200
+    await expect(page.locator("#login-error")).to_have_text(
+        "Agent a31 logged in at this seat. Please log in again."
+    )

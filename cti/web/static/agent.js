@@ -241,7 +241,7 @@
     endSession(null);
   }
 
-  function endSession(messageKey) {
+  function endSession(messageKey, vars) {
     saveSession(null);
     if (socket) {
       socket.onclose = null;
@@ -252,7 +252,7 @@
     currentId = null;
     forgetDuty();
     setConn("offline");
-    setText("login-error", messageKey ? t(messageKey) : "");
+    setText("login-error", messageKey ? t(messageKey, vars) : "");
     render();
   }
 
@@ -334,7 +334,9 @@
       if (socket !== ws) return;
       socket = null;
       if (ev.code === SESSION_ENDED) {
-        endSession(ev.reason && /^seat taken/.test(ev.reason) ? "seat_taken" : "session_ended");
+        const taken = /^seat taken(?: by (.+))?$/.exec(ev.reason || "");
+        if (taken && taken[1]) endSession("seat_taken_by", { who: taken[1] });
+        else endSession(taken ? "seat_taken" : "session_ended");
         return;
       }
       if (connState !== "stale") setConn("reconnecting");

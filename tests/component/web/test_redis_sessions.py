@@ -75,7 +75,7 @@ async def test_new_login_ends_the_agents_and_the_seats_older_sessions_with_reaso
     moved = await node_b.login("a07", "seat08")  # a07 moves: their seat07 session ends
     assert ended == [("a07", "logged in elsewhere")]
     await node_b.login("a22", "seat21")  # a21 loses the seat
-    assert ended[-1] == ("a21", "seat taken")
+    assert ended[-1] == ("a21", "seat taken by a22")  # the page says who sits there now
     assert await node_b.validate(first.token) is None
     assert await node_b.validate(other.token) is None
     assert await node_a.validate(moved.token) == moved
