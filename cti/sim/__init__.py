@@ -8,6 +8,7 @@ benchmarks without an Asterisk.
 from cti.sim.actions import ActionResult, handle
 from cti.sim.load import DEFAULT_CALLER_IDS, Arrivals, LoadConfig
 from cti.sim.pbx import CallerSpec, NoSuchQueue, Pbx, PbxConfig
+from cti.sim.queues import QueueCounts
 from cti.sim.seats import SeatPlan, seat_plan
 from cti.sim.server import SimConfig, SimServer
 from cti.sim.thread import SimThread
@@ -21,6 +22,7 @@ __all__ = [
     "NoSuchQueue",
     "Pbx",
     "PbxConfig",
+    "QueueCounts",
     "SeatPlan",
     "SimConfig",
     "SimServer",

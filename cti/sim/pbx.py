@@ -17,6 +17,7 @@ from pathlib import Path
 from cti.sim.channels import Channel, Headers
 from cti.sim.queues import (
     DEFAULT_QUEUES,
+    SERVICE_LEVEL_S,
     STATUS_INUSE,
     STATUS_NOT_INUSE,
     STATUS_RINGING,
@@ -143,6 +144,7 @@ class Pbx:
         self.calls[call.inner.uniqueid] = call
         call.joined_at = self.now
         call.talk = spec.talk
+        self.queues[spec.queue].joined += 1
         out.extend(self.devices.set(f"Queue:{spec.queue}", "RINGING"))
         out.append(call.caller_fields(len(line), len(line)))
         if spec.patience is not None:
@@ -237,6 +239,9 @@ class Pbx:
         bridge = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         queue = self.queues[call.queue]
         queue.total_hold += self.now - call.joined_at
+        queue.answered += 1
+        # As AgentConnect's HoldTime reports the wait: whole seconds, rounded.
+        queue.answered_in_level += round(self.now - call.joined_at) <= SERVICE_LEVEL_S
         out = answer(call, self.now, bridge, in_use, leave)
         self.at(self.now + call.talk, lambda: self._complete(call))
         return out

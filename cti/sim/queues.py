@@ -13,6 +13,7 @@ STATUS_NOT_INUSE: Final = 1
 STATUS_INUSE: Final = 2
 STATUS_RINGING: Final = 6
 DEFAULT_QUEUES: Final = ("q-zh", "q-en", "q-ko")
+SERVICE_LEVEL_S: Final = 15  # q-zh's `servicelevel` (18): the hotline's 15 s promise
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,17 @@ class Member:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """A queue's counters at one moment (the simulator's truth a test compares with)."""
+
+    joined: int
+    answered: int
+    answered_in_level: int
+    completed: int
+    abandoned: int
+
+
 @dataclass(slots=True)
 class Queue:
     """A queue: members in join order, the rrmemory cursor and the counters QueueParams shows."""
@@ -126,6 +138,11 @@ class Queue:
     abandoned: int = 0
     total_hold: float = 0.0
     total_talk: float = 0.0
+    # The model's own truth, beside what QueueParams shows: callers who joined, were
+    # answered, and were answered within `SERVICE_LEVEL_S` (by the HoldTime they report).
+    joined: int = 0
+    answered: int = 0
+    answered_in_level: int = 0
 
     def member(self, interface: str) -> Member | None:
         """The member with this interface, if any."""
@@ -148,6 +165,12 @@ class Queue:
         chosen = group[0]
         self.last_rung = chosen.interface.raw
         return chosen
+
+    def counts(self) -> QueueCounts:
+        """The counters now."""
+        return QueueCounts(
+            self.joined, self.answered, self.answered_in_level, self.completed, self.abandoned
+        )
 
     def avg_hold(self) -> int:
         """Average hold time of answered calls, whole seconds."""

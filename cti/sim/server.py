@@ -50,6 +50,9 @@ class SimConfig:
     reseat_on_restart: bool = False
     # The CTI server's FastAGI menu (host, port): callers walk it before their queue.
     ivr: tuple[str, int] | None = None
+    # Simulated seconds per real second: 20.0 runs a few minutes of the centre in seconds
+    # (talk, patience, ring timeouts and HoldTime are all on the PBX clock).
+    time_scale: float = 1.0
 
 
 @dataclass(eq=False, slots=True)
@@ -57,6 +60,12 @@ class _Session:
     writer: asyncio.StreamWriter
     authed: bool = False
     events: bool = True
+
+
+def scaled(clock: Callable[[], float], scale: float) -> Callable[[], float]:
+    """A clock that starts at `clock()` and runs `scale` times as fast."""
+    start = clock()
+    return lambda: start + (clock() - start) * scale
 
 
 def _timestamp(at: float) -> str:
@@ -68,9 +77,11 @@ class SimServer:
     """An AMI server over a simulated PBX. `async with SimServer(config) as sim: ...`"""
 
     def __init__(self, config: SimConfig, clock: Callable[[], float] = time.time) -> None:
+        if config.time_scale <= 0:
+            raise ValueError("time_scale must be positive")
         self.config = config
-        self.clock = clock
-        self.pbx = Pbx(config.pbx, clock())
+        self.clock = scaled(clock, config.time_scale) if config.time_scale != 1.0 else clock
+        self.pbx = Pbx(config.pbx, self.clock())
         self.arrivals: Arrivals | None = None
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
@@ -150,6 +161,24 @@ class SimServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def start_arrivals(self, load: LoadConfig) -> None:
+        """Callers start arriving now with `load` (after the clients are in place), in place
+        of any load generator already running."""
+        self.stop_arrivals()
+        self._advance()
+        self.arrivals = Arrivals(self.pbx, load)
+        self.arrivals.start()
+        self._wake.set()
+
+    def stop_arrivals(self) -> None:
+        """The load generator places no more calls; those placed go on to their end."""
+        if self.arrivals is not None:
+            self.arrivals.stop()
+
+    def drained(self) -> bool:
+        """No call is in the PBX (after `stop_arrivals`: the run is over)."""
+        return not self.pbx.calls
+
     def place_call(self, spec: CallerSpec) -> None:
         """A caller dials in now (for tests and the demo)."""
         self._advance()
@@ -165,7 +194,9 @@ class SimServer:
         while True:
             self._advance()
             due = self.pbx.next_due()
-            wait = 1.0 if due is None else min(1.0, max(0.0, due - self.clock()))
+            # PBX seconds to real ones; wake at least every real second.
+            ahead = 1.0 if due is None else max(0.0, due - self.clock()) / self.config.time_scale
+            wait = min(1.0, ahead)
             self._wake.clear()
             # Not wait_for: on Python 3.11 it can swallow the stop's cancel when the wake-up
             # lands at the same moment, and the clock then runs (and stop() waits) forever.

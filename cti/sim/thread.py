@@ -11,7 +11,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from cti.sim.load import LoadConfig
 from cti.sim.pbx import CallerSpec
+from cti.sim.queues import QueueCounts
 from cti.sim.server import SimConfig, SimServer
 
 T = TypeVar("T")
@@ -67,6 +69,38 @@ class SimThread:
             return self.server.arrivals.placed if self.server.arrivals else 0
 
         return await self.call(count())
+
+    async def start_arrivals(self, load: LoadConfig) -> None:
+        """Callers start arriving now (see `SimServer.start_arrivals`)."""
+
+        async def start() -> None:
+            self.server.start_arrivals(load)
+
+        await self.call(start())
+
+    async def stop_arrivals(self) -> None:
+        """The load generator stops; calls already placed go on to their end."""
+
+        async def stop() -> None:
+            self.server.stop_arrivals()
+
+        await self.call(stop())
+
+    async def drained(self) -> bool:
+        """No call is left in the PBX."""
+
+        async def check() -> bool:
+            return self.server.drained()
+
+        return await self.call(check())
+
+    async def counts(self) -> dict[str, QueueCounts]:
+        """Each queue's counters in the model (joined, answered, within 15 s, ...)."""
+
+        async def read() -> dict[str, QueueCounts]:
+            return {name: q.counts() for name, q in self.server.pbx.queues.items()}
+
+        return await self.call(read())
 
     async def __aenter__(self) -> SimThread:
         await self.start()
