@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from seats.passwords import CHECKS, hash_password
 
@@ -19,6 +21,8 @@ LEVELS: dict[str, int] = {"native": 0, "fluent": 1, "basic": 2}
 # (/admin) and may watch the room; guest experts (lawyers, psychologists, police...) serve an
 # expert queue until an end date.
 ROLES = ("agent", "supervisor", "group_leader", "duty_officer", "administrator", "guest_expert")
+# A guest expert's last day is a day in the centre's time (China, no daylight saving).
+_CENTRE_TIME = ZoneInfo("Asia/Shanghai")
 _AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -56,6 +60,12 @@ class AgentProfile:
     home_seat: str | None = None
     skills: tuple[LanguageSkill, ...] = ()
     role: str = "agent"  # one of ROLES
+    ends_on: date | None = None  # a guest expert's last day on the line (inclusive)
+
+    def ended(self, moment: datetime) -> bool:
+        """Whether the account's last day (`ends_on`, in China time) is over at `moment`:
+        it may not log in, and its seat leaves its queues."""
+        return self.ends_on is not None and moment.astimezone(_CENTRE_TIME).date() > self.ends_on
 
     @property
     def is_supervisor(self) -> bool:
@@ -124,12 +134,16 @@ def new_profile(
     languages: str | Iterable[str],
     home_seat: str | None = None,
     role: str = "agent",
+    ends_on: date | None = None,
 ) -> AgentProfile:
     """The profile of an account being created or changed; raises AccountError when a field
-    is invalid (bad id, unknown language, empty name, unknown role)."""
+    is invalid (bad id, unknown language, empty name, unknown role, an end date on an
+    account that is not a guest expert's)."""
     skills = parse_skills(languages)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if ends_on is not None and role != "guest_expert":
+        raise AccountError(f"only a guest_expert has an end date; got role {role!r}")
     profile = AgentProfile(
         check_agent_id(agent_id),
         name.strip(),
@@ -137,6 +151,7 @@ def new_profile(
         home_seat,
         skills,
         role,
+        ends_on,
     )
     if not profile.name:
         raise AccountError("name must not be empty")
@@ -169,9 +184,10 @@ class MemoryAgentAccounts:
         password: str,
         home_seat: str | None = None,
         role: str = "agent",
+        ends_on: date | None = None,
     ) -> None:
         """Create or replace an account (the password is hashed at once)."""
-        profile = new_profile(agent_id, name, languages, home_seat, role)
+        profile = new_profile(agent_id, name, languages, home_seat, role, ends_on)
         self._agents[agent_id] = (profile, hash_password(password))
 
     async def authenticate(self, agent_id: str, password: str) -> AgentProfile | None:

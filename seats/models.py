@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, String, func, true
+from sqlalchemy import Boolean, Date, DateTime, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cti.db import Base
@@ -26,6 +26,8 @@ class Agent(Base):
     # One of seats.accounts.ROLES (agent, supervisor, group_leader, duty_officer,
     # administrator, guest_expert): a supervisor may open the wallboard, an administrator /admin.
     role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    # A guest expert's last day on the line (China time); NULL: no end.
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

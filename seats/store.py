@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -15,7 +16,7 @@ from seats.passwords import CHECKS, hash_password, needs_rehash
 def _profile(row: Agent) -> AgentProfile:
     skills = parse_skills(row.languages)
     languages = tuple(s.language for s in skills)
-    return AgentProfile(row.id, row.name, languages, row.home_seat, skills, row.role)
+    return AgentProfile(row.id, row.name, languages, row.home_seat, skills, row.role, row.ends_on)
 
 
 class SqlAgentAccounts:
@@ -32,9 +33,11 @@ class SqlAgentAccounts:
         password: str,
         home_seat: str | None = None,
         role: str = "agent",
+        ends_on: date | None = None,
     ) -> tuple[AgentProfile, bool]:
-        """Create the account, or update name/languages/password/role; True when it was new."""
-        profile = new_profile(agent_id, name, languages, home_seat, role)
+        """Create the account, or update name/languages/password/role/end date; True when it
+        was new."""
+        profile = new_profile(agent_id, name, languages, home_seat, role, ends_on)
         password_hash = hash_password(password)
         async with self._sessions.begin() as session:
             row = await session.get(Agent, profile.id)
@@ -47,6 +50,7 @@ class SqlAgentAccounts:
             row.password_hash = password_hash
             row.home_seat = home_seat
             row.role = profile.role
+            row.ends_on = profile.ends_on
             row.active = True
         return profile, created
 

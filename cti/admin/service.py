@@ -95,8 +95,11 @@ def wanted_for(config: HotlineConfig, profile: AgentProfile) -> tuple[Wanted, ..
 
 def wanted_at(config: HotlineConfig, profile: AgentProfile, moment: datetime) -> tuple[Wanted, ...]:
     """The queues `profile` serves at `moment`: none when they belong to a shift group that
-    is not working then; else `wanted_for` (an agent in no group is never emptied, so
-    unconfigured groups cannot take every agent out of every queue)."""
+    is not working then, or when their last day is over (a guest expert's end date); else
+    `wanted_for` (an agent in no group is never emptied, so unconfigured groups cannot take
+    every agent out of every queue)."""
+    if profile.ended(moment):
+        return ()
     plan = config.shifts
     if plan.group_of(profile.id) is not None and profile.id not in on_duty_agents(plan, moment):
         return ()
@@ -336,6 +339,25 @@ class AdminService:
         duty = next((d for d in self._duty.duties() if d.agent == profile.id), None)
         if duty is not None and duty.queues != wanted:
             self._duty.requeue(profile.id, wanted)
+
+    async def end_accounts(self, moment: datetime) -> list[str]:
+        """Take every seated agent whose last day is over at `moment` (a guest expert past
+        their end date) out of all their queues; the reconciler sends the QueueRemoves, a
+        seat on a call leaves after the call. The agents taken out, by id."""
+        if self._duty is None:
+            return []
+        ended = []
+        async with self._lock:
+            for duty in sorted(self._duty.duties(), key=lambda d: d.seat):
+                if not duty.queues:
+                    continue
+                profile = await self._profiles.get(duty.agent)
+                if profile is not None and profile.ended(moment):
+                    self._duty.requeue(duty.agent, ())
+                    ended.append(duty.agent)
+        for agent in ended:
+            log.info("account ended: agent=%s out of every queue", agent)
+        return ended
 
     async def shift_change(self, moment: datetime, before: datetime) -> list[Requeue]:
         """At a shift boundary (`before` is a moment just before it): the agents of a group

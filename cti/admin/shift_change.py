@@ -6,6 +6,10 @@ than `max_sleep_s` at a time so that an administrator's new shift times are foll
 asks the admin service to requeue the agents whose group starts or stops working there
 (`AdminService.shift_change`). Nothing is applied at start: the agents logged in then are
 working, whatever the groups say, until their group's next boundary.
+
+Midnight (China time) is a boundary too, and so is the start: the seated agents whose last
+day is over (guest experts past their end date) leave their queues
+(`AdminService.end_accounts`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from cti.admin.service import AdminService
-from seats.shifts import next_change
+from seats.shifts import CHINA, next_change
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +32,13 @@ async def run_shift_changes(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     max_sleep_s: float = 60.0,
 ) -> None:
-    """Apply the groups that start or stop working at every shift boundary, forever."""
+    """Apply the groups that start or stop working at every shift boundary, and end the
+    accounts whose last day is over at start and every midnight, forever."""
     applied = clock()
+    await admin.end_accounts(applied)
     while True:
         now = max(clock(), applied)
-        boundary = next_change(admin.current.config.shifts, now)
+        boundary = min(next_change(admin.current.config.shifts, now), next_midnight(now))
         left = (boundary - now).total_seconds()
         if left > max_sleep_s:
             await sleep(max_sleep_s)
@@ -42,3 +48,11 @@ async def run_shift_changes(
         applied = max(clock(), boundary)
         log.info("shift boundary %s", boundary.isoformat())
         await admin.shift_change(applied, before=boundary - timedelta(seconds=1))
+        await admin.end_accounts(applied)
+
+
+def next_midnight(moment: datetime) -> datetime:
+    """The first 00:00 China time after `moment` (when a last day is over)."""
+    local = moment.astimezone(CHINA)
+    day = local.date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA)

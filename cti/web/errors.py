@@ -60,6 +60,13 @@ class UnknownCall(APIError):
     error_id = "unknown_call"
 
 
+class AccountEnded(APIError):
+    """The password matched, but the account's last day is over (a guest expert's end date)."""
+
+    status = 403
+    error_id = "account_ended"
+
+
 class WrapupRejected(APIError):
     """The state service refused the wrap-up (e.g. the call is not completed yet)."""
 

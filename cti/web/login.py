@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from cti.admin.keys import ADMIN
-from cti.web.errors import BadRequest, InvalidCredentials
+from cti.web.errors import AccountEnded, BadRequest, InvalidCredentials
 from cti.web.keys import ACCOUNTS, BUS, DUTY, LOGIN_GUARD, METRICS, SEATS, SESSIONS, SETTINGS
 from cti.web.requests import json_object, session_of, text_field
 from cti.web.throttle import authenticate
@@ -41,6 +42,9 @@ async def login(request: web.Request) -> web.Response:
         # %r: a CR/LF in the id is shown escaped, it cannot start a forged log line
         log.info("login rejected: agent=%r seat=%s", agent_id, seat)
         raise InvalidCredentials("unknown agent or wrong password")
+    if profile.ended(datetime.now(UTC)):
+        log.info("login refused: agent=%s ended on %s", profile.id, profile.ends_on)
+        raise AccountEnded(f"this account ended on {profile.ends_on}", ends_on=str(profile.ends_on))
     seat = seat or profile.home_seat or ""
     if not seat:
         raise BadRequest("`seat` is required (this agent has no home seat)", field="seat")
