@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+from datetime import date
 from typing import Any
 
 from cti.db import create_engine, upgrade
@@ -34,6 +35,12 @@ def register(subparsers: Any) -> None:
         default="agent",
         help="agent (default), supervisor (the wallboard), group_leader, duty_officer, "
         "administrator (/admin), guest_expert",
+    )
+    add.add_argument(
+        "--ends-on",
+        type=date.fromisoformat,
+        help="a guest_expert's last day on the line (YYYY-MM-DD, China time): after it the "
+        "login is refused and the seat leaves its queues",
     )
     add.add_argument("--url", help="database URL (default: settings' database_url)")
     add.set_defaults(func=_cmd_add)
@@ -65,7 +72,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if len(password) < 6:
             raise AccountError("the password must have at least 6 characters")
         profile, created = asyncio.run(
-            _add(url, args.id, args.name, args.languages, password, seat, args.role)
+            _add(url, args.id, args.name, args.languages, password, seat, args.role, args.ends_on)
         )
     except AccountError as exc:
         print(f"cti agent add: {exc}", file=sys.stderr)
@@ -84,11 +91,12 @@ async def _add(
     password: str,
     seat: str | None,
     role: str = "agent",
+    ends_on: date | None = None,
 ) -> Any:
     engine = create_engine(url)
     try:
         await upgrade(engine, "head")
         accounts = SqlAgentAccounts(engine)
-        return await accounts.add(agent_id, name, languages, password, seat, role)
+        return await accounts.add(agent_id, name, languages, password, seat, role, ends_on)
     finally:
         await engine.dispose()
