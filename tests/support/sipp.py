@@ -122,3 +122,63 @@ async def trunk_call(
     log = workdir / f"sipp-trunk-{port}.log"
     args = [f"127.0.0.1:{sip_port}", "-sf", str(SIPP_DIR / scenario), "-inf", str(csv)]
     return await _start([*args, *_common(port, 1, 60)], log, scenario)
+
+
+_REGISTER = """<?xml version="1.0" encoding="UTF-8" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- A seat phone registering its contact with digest auth (401, then the credentials). -->
+<scenario name="register">
+  <send retrans="500"><![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{user}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{user}@[remote_ip]>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <{contact}>
+Max-Forwards: 70
+Expires: 600
+Content-Length: 0
+
+]]></send>
+  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{user}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{user}@[remote_ip]>
+Call-ID: [call_id]
+CSeq: 2 REGISTER
+Contact: <{contact}>
+[authentication]
+Max-Forwards: 70
+Expires: 600
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+async def register_seat(
+    sip_port: int,
+    workdir: Path,
+    *,
+    seat: str,
+    password: str,
+    contact: str,
+    source_ip: str = "127.0.0.2",
+) -> Sipp:
+    """REGISTER `seat` (digest auth with `password`) with `contact` (where the seat phone
+    listens), sent from `source_ip`: a loopback address other than the trunk's, so
+    Asterisk identifies the seat by its user name and not as the trunk (`identify` matches
+    127.0.0.1). Started, not awaited: `wait()` on the result (0: registered)."""
+    scenario = workdir / f"register-{seat}.xml"
+    scenario.write_text(_REGISTER.format(user=seat, contact=contact), encoding="utf-8")
+    port = free_udp_and_tcp_port()
+    log = workdir / f"sipp-register-{seat}.log"
+    args = [f"127.0.0.1:{sip_port}", "-sf", str(scenario), "-au", seat, "-ap", password]
+    common = _common(port, 1, 30)
+    common[common.index("-i") + 1] = source_ip
+    return await _start([*args, *common], log, "register")
