@@ -119,7 +119,7 @@ async def administrator(request: web.Request) -> str:
         raise AdministratorRequired("this account may not change the configuration")
     from cti.wallboard.http import SUPERVISORS  # a supervisor's wallboard token
 
-    if token and SUPERVISORS in request.app and request.app[SUPERVISORS].resolve(token):
+    if token and SUPERVISORS in request.app and await request.app[SUPERVISORS].resolve(token):
         raise AdministratorRequired("this account may not change the configuration")
     raise InvalidToken("log in again")
 

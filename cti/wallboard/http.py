@@ -6,18 +6,17 @@
   at once, then again at every change (at most twice a second) and every 5 s.
 - `GET /wallboard` → the wall-screen page.
 
-Supervisor tokens are held by this node (`SupervisorSessions`); they never take a seat.
+Supervisor tokens are held by this node, or in Redis with `redis_url` so every node reads
+them (`cti.wallboard.sessions`); they never take a seat. A wallboard socket closes (4001
+'session expired') within `session_check_s` of its token's end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import time
 import weakref
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,9 +24,16 @@ from aiohttp import WSMsgType, web
 
 from cti import stop_task
 from cti.wallboard.service import WallboardService
+from cti.wallboard.sessions import (
+    RedisSupervisorSessions,
+    SupervisorSession,
+    SupervisorSessions,
+    SupervisorStore,
+)
 from cti.web.errors import APIError, InvalidCredentials, InvalidToken, ServiceUnavailable
-from cti.web.keys import ACCOUNTS, DUTY, ENGINE, LOGIN_GUARD
+from cti.web.keys import ACCOUNTS, DUTY, ENGINE, LIMITS, LOGIN_GUARD, SETTINGS
 from cti.web.requests import json_object, text_field
+from cti.web.sockets import CLOSE_SESSION_ENDED
 from cti.web.throttle import authenticate
 
 log = logging.getLogger(__name__)
@@ -48,41 +54,8 @@ class SupervisorRequired(APIError):
     error_id: ClassVar[str] = "supervisor_required"
 
 
-@dataclass(frozen=True, slots=True)
-class SupervisorSession:
-    """A supervisor logged in to the wallboard (no seat)."""
-
-    token: str
-    supervisor: str
-    expires_at: float
-
-
-class SupervisorSessions:
-    """Supervisor tokens of this node; one shift long (13 h)."""
-
-    def __init__(self, ttl_s: float = 13 * 3600, clock: Callable[[], float] = time.monotonic):
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._sessions: dict[str, SupervisorSession] = {}
-
-    def issue(self, supervisor: str) -> SupervisorSession:
-        """A new token for `supervisor` (their other tokens stay: several wall screens)."""
-        now = self._clock()
-        self._sessions = {t: s for t, s in self._sessions.items() if s.expires_at > now}
-        session = SupervisorSession(secrets.token_urlsafe(32), supervisor, now + self._ttl_s)
-        self._sessions[session.token] = session
-        return session
-
-    def resolve(self, token: str | None) -> SupervisorSession | None:
-        """The live session of `token`, or None."""
-        session = self._sessions.get(token or "")
-        if session is None or session.expires_at <= self._clock():
-            return None
-        return session
-
-
 WALLBOARD = web.AppKey("wallboard", WallboardService)
-SUPERVISORS = web.AppKey("supervisor_sessions", SupervisorSessions)
+SUPERVISORS = web.AppKey[SupervisorStore]("supervisor_sessions")
 _SOCKETS = web.AppKey("wallboard_sockets", weakref.WeakSet[web.WebSocketResponse])
 
 
@@ -92,7 +65,17 @@ async def wallboard_context(app: web.Application) -> AsyncIterator[None]:
     service = WallboardService(lambda: app[DUTY].duties() if DUTY in app else [])
     await service.seed(app[ENGINE])
     app[WALLBOARD] = service
-    yield
+    redis_url = app[SETTINGS].redis_url
+    if not redis_url:
+        yield
+        return
+    # Every node reads every supervisor's token, as agents' sessions are shared.
+    store = RedisSupervisorSessions.from_url(redis_url, prefix="cti:")
+    app[SUPERVISORS] = store
+    try:
+        yield
+    finally:
+        await store.close()
 
 
 def setup(app: web.Application) -> None:
@@ -104,10 +87,10 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_close_sockets)
 
 
-def _supervisor(request: web.Request) -> SupervisorSession:
+async def _supervisor(request: web.Request) -> SupervisorSession:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token")
-    session = request.app[SUPERVISORS].resolve(token)
+    session = await request.app[SUPERVISORS].resolve(token)
     if session is None:
         raise InvalidToken("log in again")
     return session
@@ -133,7 +116,7 @@ async def supervisor_login(request: web.Request) -> web.Response:
     if getattr(profile, "role", "agent") != "supervisor":
         log.info("supervisor login refused (role %s): agent=%s", profile.role, agent_id)
         raise SupervisorRequired("this account is not a supervisor's")
-    session = request.app[SUPERVISORS].issue(profile.id)
+    session = await request.app[SUPERVISORS].issue(profile.id)
     log.info("supervisor login: %s", profile.id)
     return web.json_response(
         {"token": session.token, "supervisor": {"id": profile.id, "name": profile.name}}
@@ -149,7 +132,7 @@ async def _board(request: web.Request, service: WallboardService) -> dict[str, o
 @routes.get("/api/wallboard")
 async def wallboard_json(request: web.Request) -> web.Response:
     """The board now (see docs/protocol.md, Wallboard)."""
-    _supervisor(request)
+    await _supervisor(request)
     service = _service(request)
     return web.json_response(await _board(request, service))
 
@@ -157,21 +140,44 @@ async def wallboard_json(request: web.Request) -> web.Response:
 @routes.get("/ws/wallboard")
 async def wallboard_ws(request: web.Request) -> web.StreamResponse:
     """The board at once, then at every change (≤ 2/s) and every 5 s."""
-    session = _supervisor(request)  # before the upgrade: a bad token is a JSON 401
+    session = await _supervisor(request)  # before the upgrade: a bad token is a JSON 401
     service = _service(request)
     ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=4096)
     await ws.prepare(request)
     request.app[_SOCKETS].add(ws)
     log.info("wallboard socket open: supervisor=%s", session.supervisor)
     pump = asyncio.create_task(_push(request, service, ws), name="wallboard-push")
+    check_s = request.app[LIMITS].session_check_s
+    expiry = asyncio.create_task(
+        _close_when_expired(ws, request.app[SUPERVISORS], session, check_s),
+        name="wallboard-expiry",
+    )
     try:
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
                 break
     finally:
+        await stop_task(expiry)
         await stop_task(pump)
     log.info("wallboard socket closed: supervisor=%s", session.supervisor)
     return ws
+
+
+async def _close_when_expired(
+    ws: web.WebSocketResponse, store: SupervisorStore, session: SupervisorSession, check_s: float
+) -> None:
+    """Close the socket (4001, as an agent's) once its token is gone: the shift is over."""
+    while True:
+        await asyncio.sleep(check_s)
+        try:
+            alive = await store.resolve(session.token) is not None
+        except ServiceUnavailable:  # Redis unreachable: keep the screen, ask again next time
+            log.warning("supervisor session check failed: supervisor=%s", session.supervisor)
+            continue
+        if not alive:
+            log.info("wallboard socket closed: supervisor=%s session expired", session.supervisor)
+            await ws.close(code=CLOSE_SESSION_ENDED, message=b"session expired")
+            return
 
 
 async def _push(request: web.Request, service: WallboardService, ws: web.WebSocketResponse) -> None:
