@@ -54,6 +54,18 @@ DEMO_AGENTS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DemoSupervisor:
+    """The demo's supervisor login (no seat): the one who opens `/wallboard`."""
+
+    agent_id: str
+    name: str
+    languages: str
+
+
+DEMO_SUPERVISOR = DemoSupervisor("super01", "陈组长", "zh,en,ko")
+
+
 def register(sub: Any) -> None:
     """Add the `demo` subcommand."""
     p = sub.add_parser("demo", help="run the simulator + CTI server + agent pages on loopback")
@@ -92,7 +104,8 @@ def _national(e164: str) -> str:
 
 
 async def prepare(url: str, residents: int, seed: int) -> list[ResidentRecord]:
-    """Migrate the demo database, fill the registry once, create the demo agents."""
+    """Migrate the demo database, fill the registry once, create the demo agents and the
+    supervisor."""
     engine = create_engine(url)
     try:
         await upgrade(engine, "head")
@@ -102,6 +115,8 @@ async def prepare(url: str, residents: int, seed: int) -> list[ResidentRecord]:
         accounts = SqlAgentAccounts(engine)
         for a in DEMO_AGENTS:
             await accounts.add(a.agent_id, a.name, a.languages, DEMO_PASSWORD, a.seat)
+        s = DEMO_SUPERVISOR
+        await accounts.add(s.agent_id, s.name, s.languages, DEMO_PASSWORD, role="supervisor")
         return records
     finally:
         await engine.dispose()
@@ -280,6 +295,9 @@ def _print_welcome(http_port: int, ami_port: int, rate: float, pbx: str = "sim")
     print(f"cti demo: agent pages at {base}/agent — log in as:", flush=True)
     for a in DEMO_AGENTS:
         print(f"  {a.agent_id} / {DEMO_PASSWORD}  ({a.name}, {a.seat}, {a.languages})")
+    print(f"cti demo: wallboard at {base}/wallboard — log in as:", flush=True)
+    s = DEMO_SUPERVISOR
+    print(f"  {s.agent_id} / {DEMO_PASSWORD}  ({s.name}, supervisor)", flush=True)
     print("cti demo: Ctrl-C stops everything; `kill -USR1 <pid>` restarts the PBX", flush=True)
 
 
