@@ -36,7 +36,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--talk", type=float, nargs=2, default=(20.0, 120.0), metavar=("MIN", "MAX"))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until ^C)")
+    p.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="simulated seconds per real second (20: an hour of calls in three minutes)",
+    )
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -64,6 +77,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         ),
         load=load,
         seats=tuple(seat_plan(args.seats, args.shape)),
+        time_scale=args.time_scale,
     )
 
 
