@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,13 @@ class _RetryLater(APIError):
         return {"Retry-After": str(self.retry_after_s)}
 
 
+class StoreUnavailable(_RetryLater):
+    """Redis or the database did not answer this request: retry after `Retry-After`."""
+
+    status = 503
+    error_id = "store_unavailable"
+
+
 class TooManyAttempts(_RetryLater):
     """Too many failed logins for this agent or from this address: wait `Retry-After`."""
 
@@ -139,6 +148,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         body = {"error": _http_error_id(exc.status), "message": exc.reason, "details": {}}
         return web.json_response(body, status=exc.status, headers=_kept_headers(exc))
+    except (RedisError, SQLAlchemyError, OSError) as exc:
+        # A store the request needs is down (Redis restarting, the database gone): say so
+        # and when to retry; it is not a bug of this request.
+        log.warning(
+            "store unavailable on %s %s: %s", request.method, request.path, type(exc).__name__
+        )
+        unavailable = StoreUnavailable("a store the server needs is unreachable; retry", 2)
+        return web.json_response(
+            unavailable.body(), status=unavailable.status, headers=unavailable.headers()
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(APIError("internal error").body(), status=500)
