@@ -113,7 +113,7 @@ async def supervisor_login(request: web.Request) -> web.Response:
     if profile is None:
         log.info("supervisor login rejected: agent=%r", agent_id)
         raise InvalidCredentials("unknown agent or wrong password")
-    if getattr(profile, "role", "agent") != "supervisor":
+    if not profile.is_supervisor:  # supervisors, and administrators (seats.AgentProfile)
         log.info("supervisor login refused (role %s): agent=%s", profile.role, agent_id)
         raise SupervisorRequired("this account is not a supervisor's")
     session = await request.app[SUPERVISORS].issue(profile.id)

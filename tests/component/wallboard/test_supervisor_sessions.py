@@ -129,3 +129,18 @@ async def test_cti_serve_with_redis_keeps_supervisor_tokens_in_redis(
         await client.delete(f"cti:supervisor:{token}")
     finally:
         await client.aclose()
+
+
+async def test_an_administrator_may_open_the_wallboard(aiohttp_client: Any) -> None:
+    accounts = MemoryAgentAccounts()
+    accounts.add("ad01", "管理员", "zh", PASSWORD, role="administrator")
+    accounts.add("g01", "组长", "zh", PASSWORD, role="group_leader")
+    app = create_app(
+        Settings(), WebServices(accounts, InProcessBus(), _NoWrapups(), SeatDirectory())
+    )
+    app[WALLBOARD] = WallboardService()
+    client = await aiohttp_client(app)
+    for agent, status in (("ad01", 200), ("g01", 403)):
+        login = {"agent": agent, "password": PASSWORD}
+        resp = await client.post("/api/supervisor/login", json=login)
+        assert resp.status == status, await resp.text()
