@@ -171,8 +171,10 @@ async def _close_when_expired(
         await asyncio.sleep(check_s)
         try:
             alive = await store.resolve(session.token) is not None
-        except ServiceUnavailable:  # Redis unreachable: keep the screen, ask again next time
-            log.warning("supervisor session check failed: supervisor=%s", session.supervisor)
+        except Exception:  # Redis unreachable: keep the screen, ask again next time
+            log.warning(
+                "supervisor session check failed: supervisor=%s", session.supervisor, exc_info=True
+            )
             continue
         if not alive:
             log.info("wallboard socket closed: supervisor=%s session expired", session.supervisor)

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from cti.web.errors import ServiceUnavailable
 
 SHIFT_S = 13 * 3600
 
@@ -75,8 +72,9 @@ class SupervisorSessions:
 
 class RedisSupervisorSessions:
     """Supervisor tokens every CTI node reads: one Redis key each (`<prefix>supervisor:<token>`,
-    JSON, expiring with the shift). `expires_at` is wall-clock time (nodes share no monotonic
-    clock). Redis unreachable reads as 503 `service_unavailable`, never as a bad token."""
+        JSON, expiring with the shift). `expires_at` is wall-clock time (nodes share no monotonic
+        clock). Redis unreachable raises RedisError (a request gets 503 `store_unavailable` from
+    the error middleware), never reads as a bad token."""
 
     def __init__(
         self,
@@ -105,20 +103,14 @@ class RedisSupervisorSessions:
             secrets.token_urlsafe(32), supervisor, self._clock() + self._ttl_s
         )
         value = json.dumps({"supervisor": supervisor, "expires_at": session.expires_at})
-        try:
-            await self._redis.set(self._key(session.token), value, px=int(self._ttl_s * 1000))
-        except RedisError as exc:
-            raise ServiceUnavailable("the session store (Redis) is unreachable") from exc
+        await self._redis.set(self._key(session.token), value, px=int(self._ttl_s * 1000))
         return session
 
     async def resolve(self, token: str | None) -> SupervisorSession | None:
         """The live session of `token`, or None."""
         if not token:
             return None
-        try:
-            raw = await self._redis.get(self._key(token))
-        except RedisError as exc:
-            raise ServiceUnavailable("the session store (Redis) is unreachable") from exc
+        raw = await self._redis.get(self._key(token))
         if raw is None:
             return None
         fields = json.loads(raw)

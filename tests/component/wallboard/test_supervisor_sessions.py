@@ -144,3 +144,16 @@ async def test_an_administrator_may_open_the_wallboard(aiohttp_client: Any) -> N
         login = {"agent": agent, "password": PASSWORD}
         resp = await client.post("/api/supervisor/login", json=login)
         assert resp.status == status, await resp.text()
+
+
+async def test_redis_unreachable_is_503_not_a_bad_token(aiohttp_client: Any) -> None:
+    store = RedisSupervisorSessions.from_url("redis://127.0.0.1:1/0", "test-supervisors:")
+    try:
+        client = await _node(aiohttp_client, store)
+        login = {"agent": "s01", "password": PASSWORD}
+        resp = await client.post("/api/supervisor/login", json=login)
+        assert resp.status == 503 and (await resp.json())["error"] == "store_unavailable"
+        resp = await client.get("/api/wallboard", headers={"Authorization": "Bearer t"})
+        assert resp.status == 503
+    finally:
+        await store.close()
