@@ -19,3 +19,27 @@ async def stop_task(task: asyncio.Task[Any], *, retry_s: float = 0.2) -> None:
         await asyncio.wait({task}, timeout=retry_s)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+class Changes:
+    """A version that grows with every change, and a wait for the next one (long polls and
+    live pages: wait for a version past the one you have, or a timeout)."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._wake = asyncio.Event()  # set (and replaced) at every change
+
+    def bump(self) -> None:
+        """Something changed: wake every waiter."""
+        self.version += 1
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+    async def after(self, version: int, timeout_s: float) -> int:
+        """Wait until the version passes `version` (or `timeout_s`); the version then."""
+        if self.version <= version:
+            wake = self._wake
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await wake.wait()
+        return self.version

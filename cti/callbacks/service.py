@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from cti import Changes
 from cti.ami import AMIConnectionLost, AMIError, AMITimeout, Event, Header
 from cti.callbacks.models import (
     CLOSING_OUTCOMES,
@@ -128,8 +129,7 @@ class CallbackService:
         self._clock = clock
         self._watch = AttemptWatch()
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
-        self._version = 0
-        self._wake = asyncio.Event()
+        self._changes = Changes()
 
     @property
     def locator(self) -> Locator | None:
@@ -415,23 +415,14 @@ class CallbackService:
     @property
     def version(self) -> int:
         """Increases with every change of the list."""
-        return self._version
+        return self._changes.version
 
     async def changed(self, version: int, timeout_s: float) -> int:
         """Wait until the version passes `version` (or `timeout_s`); the version."""
-        if self._version <= version:
-            wake = self._wake
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await wake.wait()
-            except TimeoutError:
-                pass
-        return self._version
+        return await self._changes.after(version, timeout_s)
 
     def _bump(self) -> None:
-        self._version += 1
-        wake, self._wake = self._wake, asyncio.Event()
-        wake.set()
+        self._changes.bump()
 
 
 def overdue(callbacks: Iterable[Callback], now: datetime) -> int:

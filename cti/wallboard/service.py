@@ -8,7 +8,6 @@ server does not zero the day.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cti import Changes
 from cti.ami import Event, LinkState, Resync
 from cti.state import CallLogEntry
 from cti.wallboard.board import board
@@ -60,14 +60,13 @@ class WallboardService:
         self.room = Room(queues, now=clock())
         self.link: LinkState | None = None
         self._names: dict[str, str] = {}
-        self._version = 0
-        self._wake = asyncio.Event()  # set (and replaced) at every change
+        self._changes = Changes()
         self.checks: list[Check] = []  # every comparison with Asterisk, newest last (bounded)
 
     @property
     def version(self) -> int:
         """Increases with every change of the board."""
-        return self._version
+        return self._changes.version
 
     def attach(self, ami: AmiFeed) -> None:
         """Follow the AMI client's events, resyncs and link (after the services that drive)."""
@@ -153,16 +152,7 @@ class WallboardService:
 
     async def changed(self, version: int, timeout_s: float) -> int:
         """Wait until the board's version passes `version` (or `timeout_s`); the version."""
-        if self._version <= version:
-            wake = self._wake
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await wake.wait()
-            except TimeoutError:
-                pass
-        return self._version
+        return await self._changes.after(version, timeout_s)
 
     def _bump(self) -> None:
-        self._version += 1
-        wake, self._wake = self._wake, asyncio.Event()
-        wake.set()
+        self._changes.bump()

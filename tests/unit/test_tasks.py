@@ -36,3 +36,17 @@ async def test_stop_task_on_a_finished_task_returns_at_once() -> None:
     await task
     await stop_task(task)
     assert task.done()
+
+
+async def test_changes_wakes_a_waiter_at_the_next_change_and_times_out_otherwise() -> None:
+    import asyncio
+
+    from cti import Changes
+
+    changes = Changes()
+    assert await changes.after(0, 0.01) == 0  # nothing changed: the timeout answers
+    waiting = asyncio.create_task(changes.after(0, 5.0))
+    await asyncio.sleep(0)
+    changes.bump()
+    assert await asyncio.wait_for(waiting, 1.0) == 1
+    assert await changes.after(0, 5.0) == 1  # already past: no wait
