@@ -60,6 +60,11 @@ class InProcessBus:
         """Publish on the supervisors' channel."""
         return self.publish_nowait(BROADCAST, message)
 
+    async def head(self, agent_id: str) -> int:
+        """The agent's newest seq (0 before the first message)."""
+        channel = self._channels.get(agent_id)
+        return channel.last_seq if channel is not None else 0
+
     async def since(self, agent_id: str, seq: int) -> History:
         """What the agent was sent after `seq` (bounded history)."""
         channel = self._channel(agent_id)

@@ -123,6 +123,10 @@ class RedisBus:
         """Publish on the supervisors' channel."""
         return await self.publish(BROADCAST, message)
 
+    async def head(self, agent_id: str) -> int:
+        """The agent's newest seq (0 before the first message, or once it expired)."""
+        return int(await self._redis.get(self._seq_key(agent_id)) or 0)
+
     async def since(self, agent_id: str, seq: int) -> History:
         """What the agent was sent after `seq`, from its stream (bounded by MAXLEN)."""
         async with self._redis.pipeline(transaction=True) as pipe:

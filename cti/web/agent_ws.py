@@ -71,7 +71,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
     limits = app[LIMITS]
     bus = app[BUS]
     notice = await _truncation_notice(bus, session.agent, last_seq)
-    head = await _head_seq(bus, session.agent)
+    head = await bus.head(session.agent)
     if last_seq is None:
         # "From now" made explicit, so the duty announced below is in the stream for sure.
         last_seq = head
@@ -123,12 +123,6 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             await stop_task(pump)
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
-
-
-async def _head_seq(bus: Bus, agent: str) -> int:
-    """The agent's newest seq (0 before the first message)."""
-    history = await bus.since(agent, 0)
-    return int(history[-1]["seq"]) if history else 0
 
 
 def _ahead_notice(agent: str, last_seq: int, head: int) -> Message:

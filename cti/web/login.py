@@ -59,8 +59,7 @@ async def login(request: web.Request) -> web.Response:
         app[DUTY].login(profile.id, seat, profile.skills)
         if ADMIN in app:  # an administrator's override, or the duty queue of a duty officer
             await app[ADMIN].on_login(profile)
-    history = await app[BUS].since(profile.id, 0)
-    last_seq = int(history[-1]["seq"]) if history else 0
+    last_seq = await app[BUS].head(profile.id)
     app[METRICS].logins.labels("ok").inc()
     log.info("login: agent=%s seat=%s displaced=%s", profile.id, seat, change.displaced_agent)
     return web.json_response(

@@ -53,6 +53,16 @@ async def test_seq_increases_per_agent_and_is_stored_in_the_message(make_bus: Ma
     assert await bus.publish("a2", {"type": "pop"}) == 1
 
 
+async def test_head_is_the_newest_seq_of_each_agent(make_bus: MakeBus) -> None:
+    bus = await make_bus()
+    assert await bus.head("a1") == 0
+    for _ in range(3):
+        await bus.publish("a1", {"type": "pop"})
+    await bus.publish("a2", {"type": "pop"})
+    assert (await bus.head("a1"), await bus.head("a2")) == (3, 1)
+    assert await bus.head("a1") == (await bus.since("a1", 0))[-1]["seq"]
+
+
 async def test_since_returns_what_came_after_a_seq_in_order(make_bus: MakeBus) -> None:
     bus = await make_bus()
     for i in range(5):
