@@ -8,8 +8,8 @@ import asyncio
 import copy
 import os
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +27,9 @@ from queues import registry
 from queues.membership.models import SeatDuty, Wanted
 from seats import MemoryAgentAccounts, SeatDirectory
 from tests.component.web.conftest import RecordedWrapups
+from tests.support.duty import FakeDuty
 
 PASSWORD = "correct horse 7"
-
-
-@dataclass
-class FakeDuty:
-    """The duty service's side the change-sets use: who is at which seat, and requeues."""
-
-    seats: dict[str, SeatDuty] = field(default_factory=dict)
-    requeued: list[tuple[str, tuple[Wanted, ...]]] = field(default_factory=list)
-
-    def duties(self) -> list[SeatDuty]:
-        return list(self.seats.values())
-
-    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
-        duty = self.seats.get(agent)
-        if duty is None:
-            return None
-        self.seats[agent] = replace(duty, queues=tuple(queues))
-        self.requeued.append((agent, tuple(queues)))
-        return self.seats[agent]
 
 
 @dataclass

@@ -23,9 +23,10 @@ from queues.membership.models import SeatDuty, Wanted
 from seats import AccountError, MemoryAgentAccounts, SeatDirectory, SqlAgentAccounts, parse_skills
 from seats.accounts import new_profile
 from seats.shifts import CHINA
-from tests.component.admin.test_shift_change import FakeClock, FakeDuty
+from tests.component.admin.test_shift_change import FakeClock
 from tests.component.queues.test_duty_over_sim import _when, rig
 from tests.component.web.conftest import RecordedWrapups
+from tests.support.duty import FakeDuty
 from tests.support.waiting import eventually
 
 PASSWORD = "correct horse 7"

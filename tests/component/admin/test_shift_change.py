@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from queues.membership.models import SeatDuty, Wanted
 from seats import MemoryAgentAccounts, parse_skills
 from seats.shifts import CHINA, ShiftGroup, ShiftPlan
 from tests.component.queues.test_duty_over_sim import _when, rig
+from tests.support.duty import FakeDuty
 from tests.support.waiting import eventually
 
 PASSWORD = "correct horse 7"
@@ -40,23 +41,6 @@ def _plan(day: Iterable[str], night: Iterable[str]) -> HotlineConfig:
 
 def replace_members(group: ShiftGroup, members: Iterable[str]) -> ShiftGroup:
     return group.model_copy(update={"members": tuple(members)})
-
-
-@dataclass
-class FakeDuty:
-    seats: dict[str, SeatDuty] = field(default_factory=dict)
-    requeued: list[tuple[str, tuple[Wanted, ...]]] = field(default_factory=list)
-
-    def duties(self) -> list[SeatDuty]:
-        return list(self.seats.values())
-
-    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
-        duty = self.seats.get(agent)
-        if duty is None:
-            return None
-        self.seats[agent] = replace(duty, queues=tuple(queues))
-        self.requeued.append((agent, tuple(queues)))
-        return self.seats[agent]
 
 
 @dataclass
