@@ -194,14 +194,14 @@ class MembershipService:
             raise BadPauseReason(f"`reason` must be one of {', '.join(PAUSE_REASONS)}")
         duty = self._duty(agent)
         now = self._clock()
-        return self._put(replace(duty.moved("paused", now, reason), calls=duty.calls), now)
+        return self._put(duty.moved("paused", now, reason), now)
 
     def ready(self, agent: str) -> SeatDuty:
         """Make the agent ready in all their queues (also ends after-call work early)."""
         duty = self._duty(agent)
         now = self._clock()
         status: DutyStatus = "on_call" if duty.calls else "ready"
-        return self._put(replace(duty.moved(status, now), calls=duty.calls), now)
+        return self._put(duty.moved(status, now), now)
 
     def hold(self, agent: str, reason: str) -> bool:
         """Hold a ready seat out of the ring list for work the server started for the agent
@@ -335,9 +335,16 @@ class MembershipService:
 
     def _put(self, duty: SeatDuty, now: float) -> SeatDuty:
         previous = self._duties.get(duty.seat)
-        if previous is not None and (previous.status, previous.reason) != (
-            duty.status,
-            duty.reason,
+        # A displaced agent's period is logged where the displacement is (`login`).
+        same_agent = previous is not None and previous.agent == duty.agent
+        if (
+            same_agent
+            and previous
+            and (previous.status, previous.reason)
+            != (
+                duty.status,
+                duty.reason,
+            )
         ):
             self._log_period(previous, now)
         self._duties[duty.seat] = duty

@@ -234,3 +234,37 @@ async def test_a_hold_for_a_callback_keeps_an_agents_own_pause_and_ends_on_relea
     service.release("a07", "callback")
     duty = service.duty_of("a07")
     assert duty is not None and (duty.status, duty.reason) == ("paused", "meal")
+
+
+async def test_a_displaced_agents_time_in_state_is_logged_once() -> None:
+    import asyncio
+
+    from cti import stop_task
+    from queues import MembershipService, MemoryDutyStore
+    from seats import parse_skills
+
+    class Accepting:
+        connected = True
+
+        async def send(self, name: str, fields: object = ()) -> object:
+            return None
+
+    class Nowhere:
+        async def publish(self, agent_id: str, message: object) -> int:
+            return 0
+
+    store = MemoryDutyStore()
+    clock = iter(float(t) for t in range(100, 200))
+    service = MembershipService(
+        Accepting(), Nowhere(), store, interfaces=LOCAL, clock=lambda: next(clock)
+    )
+    runner = asyncio.create_task(service.run())
+    try:
+        service.login("a07", "seat07", parse_skills("zh"))
+        service.pause("a07", "meal")
+        service.login("a08", "seat07", parse_skills("zh"))  # a08 takes the seat
+        await service.drained(5.0)
+    finally:
+        await stop_task(runner)
+    periods = [(d.agent, d.status, d.reason) for d, _ in store.logged]
+    assert periods == [("a07", "ready", None), ("a07", "paused", "meal")]
