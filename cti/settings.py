@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     conf: AsteriskConfSettings = AsteriskConfSettings()
     database_url: str = "sqlite+aiosqlite:///var/cti.sqlite3"
     redis_url: str | None = None
+    # Every key this cluster keeps in Redis starts with it: two clusters (or two tests) can
+    # share one Redis.
+    redis_prefix: str = Field(default="cti:", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     node_id: str = "cti-1"
 
     @field_validator("database_url")

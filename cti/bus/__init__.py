@@ -22,9 +22,9 @@ from cti.settings import Settings
 
 
 def make_bus(settings: Settings) -> Bus:
-    """RedisBus on `settings.redis_url` when set (key prefix `cti:`), else InProcessBus."""
+    """RedisBus on `settings.redis_url` when set (keys under `settings.redis_prefix`), else InProcessBus."""
     if settings.redis_url:
-        return RedisBus.from_url(settings.redis_url, prefix="cti:")
+        return RedisBus.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return InProcessBus()
 
 

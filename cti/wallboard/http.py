@@ -70,7 +70,7 @@ async def wallboard_context(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     # Every node reads every supervisor's token, as agents' sessions are shared.
-    store = RedisSupervisorSessions.from_url(redis_url, prefix="cti:")
+    store = RedisSupervisorSessions.from_url(redis_url, prefix=app[SETTINGS].redis_prefix)
     app[SUPERVISORS] = store
     try:
         yield

@@ -15,8 +15,8 @@ async def open_seats_and_sessions(settings: Settings) -> tuple[SeatDirectory, Se
     """
     if not settings.redis_url:
         return SeatDirectory(), SessionStore()
-    seats = RedisSeatDirectory.from_url(settings.redis_url, prefix="cti:")
-    sessions = RedisSessionStore.from_url(settings.redis_url, prefix="cti:")
+    seats = RedisSeatDirectory.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    sessions = RedisSessionStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
     try:
         await seats.start()
         await sessions.start()
