@@ -22,7 +22,7 @@ from cti.settings import Settings
 
 
 def make_bus(settings: Settings) -> Bus:
-    """RedisBus on `settings.redis_url` when set (keys under `settings.redis_prefix`), else InProcessBus."""
+    """RedisBus on `settings.redis_url` (keys under `settings.redis_prefix`), else in process."""
     if settings.redis_url:
         return RedisBus.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return InProcessBus()
