@@ -111,9 +111,12 @@ class Bus(Protocol):
     as they are published; with `after` it first yields what was missed since that seq,
     with no gap and no duplicate. A subscriber that does not keep up gets `SlowSubscriber`
     instead of stalling publishers.
+
+    `once` makes a publish idempotent: several CTI nodes that saw the same AMI event publish
+    it with the same key, and only the first one goes out (the others get 0, no seq).
     """
 
-    async def publish(self, agent_id: str, message: Message) -> int: ...
+    async def publish(self, agent_id: str, message: Message, *, once: str | None = None) -> int: ...
 
     async def since(self, agent_id: str, seq: int) -> History: ...
 
@@ -123,7 +126,7 @@ class Bus(Protocol):
 
     def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]: ...
 
-    async def broadcast(self, message: Message) -> int: ...
+    async def broadcast(self, message: Message, *, once: str | None = None) -> int: ...
 
     async def problem(self) -> str | None:
         """None while the bus can deliver; else why not, for /health (`redis: …`)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -15,6 +15,9 @@ from cti.bus.base import (
     Subscriber,
     history_after,
 )
+
+# How many `once` keys one process remembers (a node sees a few thousand messages an hour).
+ONCE_KEYS = 100_000
 
 
 @dataclass(slots=True)
@@ -35,6 +38,7 @@ class InProcessBus:
         self._history = history
         self._subscriber_queue = subscriber_queue
         self._channels: dict[str, _Channel] = {}
+        self._once: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def _channel(self, agent_id: str) -> _Channel:
         channel = self._channels.get(agent_id)
@@ -42,12 +46,22 @@ class InProcessBus:
             channel = self._channels[agent_id] = _Channel(deque(maxlen=self._history))
         return channel
 
-    async def publish(self, agent_id: str, message: Message) -> int:
-        """Give the message the agent's next seq, keep it in history, hand it to readers."""
-        return self.publish_nowait(agent_id, message)
+    async def publish(self, agent_id: str, message: Message, *, once: str | None = None) -> int:
+        """Give the message the agent's next seq, keep it in history, hand it to readers.
 
-    def publish_nowait(self, agent_id: str, message: Message) -> int:
+        With `once`, a repeat of that key publishes nothing and returns 0.
+        """
+        return self.publish_nowait(agent_id, message, once=once)
+
+    def publish_nowait(self, agent_id: str, message: Message, *, once: str | None = None) -> int:
         """`publish` for synchronous callers (same effect, no await)."""
+        if once is not None:
+            key = (agent_id, once)
+            if key in self._once:
+                return 0
+            self._once[key] = None
+            if len(self._once) > ONCE_KEYS:
+                self._once.popitem(last=False)
         channel = self._channel(agent_id)
         channel.last_seq += 1
         message["seq"] = channel.last_seq
@@ -56,9 +70,9 @@ class InProcessBus:
             sub.offer(message)
         return channel.last_seq
 
-    async def broadcast(self, message: Message) -> int:
+    async def broadcast(self, message: Message, *, once: str | None = None) -> int:
         """Publish on the supervisors' channel."""
-        return self.publish_nowait(BROADCAST, message)
+        return self.publish_nowait(BROADCAST, message, once=once)
 
     async def head(self, agent_id: str) -> int:
         """The agent's newest seq (0 before the first message)."""

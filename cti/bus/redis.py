@@ -41,7 +41,14 @@ _CATCH_UP: Message = {"type": "_catch_up"}
 # agent's last message (a shift is 13 h), so nothing private stays in Redis for ever.
 HISTORY_TTL_MS = 24 * 3600 * 1000
 
+# A message published with `once` is published by the first node only: the key is taken in the
+# same script (SET NX), so two nodes that saw the same AMI event cannot both send it.
+ONCE_TTL_MS = 10 * 60 * 1000
+
 _PUBLISH = """
+if ARGV[5] ~= '' and not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[6]) then
+  return 0
+end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], seq .. '-0', 'm', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -107,21 +114,32 @@ class RedisBus:
     def _seq_key(self, agent_id: str) -> str:
         return f"{self._prefix}seq:{agent_id}"
 
-    async def publish(self, agent_id: str, message: Message) -> int:
-        """Give the message the agent's next seq (cluster-wide), store it, send it live."""
+    async def publish(self, agent_id: str, message: Message, *, once: str | None = None) -> int:
+        """Give the message the agent's next seq (cluster-wide), store it, send it live.
+
+        With `once`, only the first publish of that key (cluster-wide, for ONCE_TTL_MS) goes
+        out; a repeat returns 0 and sends nothing.
+        """
         payload = json.dumps({k: v for k, v in message.items() if k != "seq"}, ensure_ascii=False)
+        once_key = f"{self._prefix}once:{agent_id}:{once}" if once else f"{self._prefix}once:-"
         seq = int(
             await self._script(
-                keys=[self._stream(agent_id), self._seq_key(agent_id), self._live_channel],
-                args=[payload, self._history, agent_id, HISTORY_TTL_MS],
+                keys=[
+                    self._stream(agent_id),
+                    self._seq_key(agent_id),
+                    self._live_channel,
+                    once_key,
+                ],
+                args=[payload, self._history, agent_id, HISTORY_TTL_MS, once or "", ONCE_TTL_MS],
             )
         )
-        message["seq"] = seq
+        if seq:
+            message["seq"] = seq
         return seq
 
-    async def broadcast(self, message: Message) -> int:
+    async def broadcast(self, message: Message, *, once: str | None = None) -> int:
         """Publish on the supervisors' channel."""
-        return await self.publish(BROADCAST, message)
+        return await self.publish(BROADCAST, message, once=once)
 
     async def head(self, agent_id: str) -> int:
         """The agent's newest seq (0 before the first message, or once it expired)."""

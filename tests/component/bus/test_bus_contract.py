@@ -182,3 +182,22 @@ async def test_redis_bus_serves_a_thousand_concurrent_replays_without_running_ou
     finally:
         await bus.close()
         await delete_keys(prefix)
+
+
+async def test_a_message_published_once_by_two_nodes_goes_out_once(make_bus: MakeBus) -> None:
+    node_a, node_b = await make_bus(), await make_bus()
+    reader = node_b.subscribe("a1", after=0)
+    assert await node_a.publish("a1", {"type": "pop", "call_id": "1.1"}, once="pop:1.1:1") == 1
+    repeat = {"type": "pop", "call_id": "1.1"}
+    assert await node_b.publish("a1", repeat, once="pop:1.1:1") == 0
+    assert "seq" not in repeat
+    # Another key, another agent with the same key, and no key at all: each goes out.
+    assert await node_b.publish("a1", {"type": "pop", "call_id": "1.1"}, once="pop:1.1:2") == 2
+    assert await node_a.publish("a2", {"type": "pop", "call_id": "1.1"}, once="pop:1.1:1") == 1
+    assert await node_a.publish("a1", {"type": "state"}) == 3
+    assert await node_b.broadcast({"type": "queue"}, once="q:1") == 1
+    assert await node_a.broadcast({"type": "queue"}, once="q:1") == 0
+    got = await take(reader, 3)
+    assert [m["seq"] for m in got] == [1, 2, 3]
+    assert [m["type"] for m in got] == ["pop", "pop", "state"]
+    assert list(await node_a.since("a1", 3)) == []
