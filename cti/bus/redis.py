@@ -57,6 +57,13 @@ redis.call('PUBLISH', KEYS[3], ARGV[3] .. '\\n' .. seq .. '\\n' .. ARGV[1])
 return seq
 """
 
+# KEYS: seq:<agent>. ARGV: seq, ttl ms.
+_RESTORE_HEAD = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+"""
+
 
 @dataclass(slots=True)
 class _Local:
@@ -122,20 +129,39 @@ class RedisBus:
         """
         payload = json.dumps({k: v for k, v in message.items() if k != "seq"}, ensure_ascii=False)
         once_key = f"{self._prefix}once:{agent_id}:{once}" if once else f"{self._prefix}once:-"
-        seq = int(
-            await self._script(
-                keys=[
-                    self._stream(agent_id),
-                    self._seq_key(agent_id),
-                    self._live_channel,
-                    once_key,
-                ],
-                args=[payload, self._history, agent_id, HISTORY_TTL_MS, once or "", ONCE_TTL_MS],
-            )
-        )
+        keys = [self._stream(agent_id), self._seq_key(agent_id), self._live_channel, once_key]
+        args: list[str | int] = [
+            payload,
+            self._history,
+            agent_id,
+            HISTORY_TTL_MS,
+            once or "",
+            ONCE_TTL_MS,
+        ]
+        try:
+            seq = int(await self._script(keys=keys, args=args))
+        except (aioredis.RedisError, OSError):
+            self._deliver_degraded(agent_id, message)
+            raise
         if seq:
             message["seq"] = seq
         return seq
+
+    def _deliver_degraded(self, agent_id: str, message: Message) -> None:
+        # Redis is down: this node's own sockets of the agent still get the message, marked
+        # `degraded` and without a seq (it is in no stream: never replayed, not resumable).
+        subs = self._local.subscribers.get(agent_id)
+        if not subs:
+            return
+        degraded: Message = {k: v for k, v in message.items() if k != "seq"}
+        degraded["degraded"] = True
+        for sub in subs:
+            sub.offer(degraded)
+
+    async def restore_head(self, agent_id: str, seq: int) -> None:
+        """Raise the agent's seq counter to at least `seq` (Redis came back empty under a
+        node whose sockets had delivered up to `seq`: the next publish must be above it)."""
+        await self._redis.eval(_RESTORE_HEAD, 1, self._seq_key(agent_id), seq, HISTORY_TTL_MS)
 
     async def broadcast(self, message: Message, *, once: str | None = None) -> int:
         """Publish on the supervisors' channel."""
@@ -229,6 +255,9 @@ class RedisBus:
                     yield message
             while True:
                 message = await sub.next(agent_id)
+                if "seq" not in message and message.get("degraded"):
+                    yield message  # delivered by this node while Redis was down (no seq)
+                    continue
                 if message is _CATCH_UP:  # the live feed was down: read what it missed
                     if last is not None:
                         # Redis may have restarted empty: its seqs would start again below
