@@ -4,6 +4,11 @@ One pass per change: every trigger (a login, a pause, a resync, a member event t
 seat different from its duty) sets one flag, and one owned loop plans against the freshest
 view and sends. An action Asterisk refuses is logged with its own `Message` and retried
 after `retry_s`, from a fresh `QueueStatus` (our view may have been wrong).
+
+Only while `acting()` (this node holds the cluster lease) does it send anything: the check
+is made again right before each action, so a node that lost the lease sends no other one.
+A node that starts acting asks for `refresh()`: its next pass plans from a fresh
+`QueueStatus`, never from what it followed while another node drove the members.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class Reconciler:
         retry_s: float = 5.0,
         concurrency: int = 16,
         on_seat_changed: Callable[[str], None] = lambda seat: None,
+        on_snapshot: Callable[[], None] = lambda: None,
+        acting: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.actual = Membership()
@@ -65,6 +72,8 @@ class Reconciler:
         self._retry_s = retry_s
         self._limit = asyncio.Semaphore(concurrency)
         self._on_seat_changed = on_seat_changed
+        self._on_snapshot = on_snapshot  # after a refresh's QueueStatus is held
+        self._acting = acting
         self._clock = clock
         self._dirty = asyncio.Event()
         self._refresh = False
@@ -77,6 +86,11 @@ class Reconciler:
         """Something changed: plan again (one pass however many times this is called)."""
         self.settled.clear()
         self._dirty.set()
+
+    def refresh(self) -> None:
+        """Plan the next pass from a fresh `QueueStatus` (a node that just started acting)."""
+        self._refresh = True
+        self.wake()
 
     def member(self, queue: str, seat: str) -> Member | None:
         """Our view of one member, or None."""
@@ -133,6 +147,8 @@ class Reconciler:
             self._dirty.clear()
             if not self._ami.connected:
                 continue  # the resync after the reconnect wakes us again
+            if not self._acting():
+                continue  # another node drives the members; taking over wakes us
             try:
                 await self._pass()
             except (AMIConnectionLost, AMITimeout) as exc:
@@ -144,6 +160,7 @@ class Reconciler:
             result = await self._ami.send("QueueStatus")
             self._hold_snapshot(getattr(result, "events", ()), taken_at)
             self._refresh = False
+            self._on_snapshot()
         actions = self.pending()
         self.passes += 1
         if not actions:
@@ -161,6 +178,10 @@ class Reconciler:
 
     async def _send(self, action: MemberAction) -> str | None:
         async with self._limit:
+            if not self._acting():
+                # The lease was lost during this pass: the new holder plans afresh.
+                log.warning("member reconcile: not acting, %s not sent", action.describe())
+                return None
             try:
                 await self._ami.send(action.name, action.fields)
             except AMIError as exc:

@@ -10,6 +10,9 @@ What it promises:
 - Every change is saved (a pause survives a restart of the server and of Asterisk), its
   time is logged per agent and state, and the agent's consoles get a `duty` message; every
   console gets `pbx` when the telephone system goes down or comes back.
+- Several nodes: only while `acting()` (this node holds the cluster lease) does it change a
+  duty, send to Asterisk, save or publish. Meanwhile it holds a `mirror` of the saved duties
+  for reads; `take_over()` loads them and compares the members with a fresh QueueStatus.
 """
 
 from __future__ import annotations
@@ -92,9 +95,12 @@ class MembershipService:
         acw_timeout_s: float = 60.0,
         retry_s: float = 5.0,
         keep_seat: Callable[[str], bool] = lambda seat: False,
+        acting: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._publisher = publisher
+        self._acting = acting
+        self._in_charge = True  # False from `stand_down()` until `take_over()` loaded
         self._store = store
         self._acw_timeout_s = acw_timeout_s
         self._clock = clock
@@ -110,18 +116,54 @@ class MembershipService:
             keep_seat=keep_seat,
             retry_s=retry_s,
             on_seat_changed=self._seat_changed,
+            on_snapshot=self._settle_calls,
+            acting=self.in_charge,
             clock=clock,
         )
+        self._settle_after_snapshot = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def restore(self) -> list[SeatDuty]:
-        """Load the saved duties (a restart of the server keeps who sits where, and pauses)."""
-        for duty in await self._store.load():
-            self._duties[duty.seat] = duty
+        """Load the saved duties (a restart of the server keeps who sits where, and pauses);
+        they replace whatever was held (a mirror of another node's)."""
+        self._duties = {duty.seat: duty for duty in await self._store.load()}
         if self._duties:
             log.info("duty restored for %d seat(s)", len(self._duties))
         return list(self._duties.values())
+
+    def mirror(self, duties: Iterable[SeatDuty]) -> None:
+        """Hold `duties` as they are (another node acts and saved them): for reads only,
+        nothing is saved, published or sent. Ignored while this node acts."""
+        if self.in_charge():
+            return
+        self._duties = {duty.seat: duty for duty in duties}
+
+    async def follow_saved(self) -> None:
+        """Mirror the duties the acting node saved (a no-op while this node acts)."""
+        if not self.in_charge():
+            self.mirror(await self._store.load())
+
+    def in_charge(self) -> bool:
+        """Whether this node drives the duty now: acting, and its duties loaded."""
+        return self._in_charge and self._acting()
+
+    def stand_down(self) -> None:
+        """Stop changing, saving, publishing and sending at once (the lease was lost, or
+        is about to be taken over: nothing may change before the saved duties are loaded)."""
+        self._in_charge = False
+
+    async def take_over(self) -> list[SeatDuty]:
+        """This node starts acting: load the saved duties, and plan the members from a
+        fresh QueueStatus (a call that began or ended while no node acted is settled from
+        it); the after-call-work timers start again. Returns the duties loaded."""
+        self._in_charge = False  # events meanwhile must not change what is being replaced
+        restored = await self.restore()
+        self._in_charge = True
+        self._settle_after_snapshot = True
+        self.reconciler.refresh()
+        self._timers.set()
+        return restored
 
     async def run(self) -> None:
         """The owned work: the reconciler, the after-call-work timers and the outbox."""
@@ -270,7 +312,7 @@ class MembershipService:
 
     def on_event(self, event: Event) -> None:
         """AgentConnect / AgentComplete drive after-call work; member events the reconciler."""
-        if event.name in ("AgentConnect", "AgentComplete"):
+        if event.name in ("AgentConnect", "AgentComplete") and self.in_charge():
             seat = member_seat(event.get("Interface") or "", event.get("MemberName"))
             duty = self._duties.get(seat) if seat else None
             if duty is not None:
@@ -284,6 +326,8 @@ class MembershipService:
     def on_resynced(self, resync: Resync) -> None:
         """Hold Asterisk's members as they are now; a call that ended meanwhile ends here."""
         self.reconciler.on_resynced(resync)
+        if not self.in_charge():
+            return
         for duty in list(self._duties.values()):
             if duty.calls and not any(m.in_call for m in self.reconciler.actual.of_seat(duty.seat)):
                 self._call_ended(replace(duty, calls=duty.calls[-1:]), duty.calls[-1])
@@ -292,11 +336,26 @@ class MembershipService:
         """Tell every agent at once when the telephone system goes down or comes back."""
         self.pbx = link
         log.log(logging.INFO if link.live else logging.WARNING, "pbx: %s", link.describe())
+        if not self.in_charge():
+            return  # the acting node tells the agents (its link is the one that drives)
         message = {"type": "pbx", **self._pbx_view()}
         for duty in self._duties.values():
             self._later(functools.partial(self._publisher.publish, duty.agent, dict(message)))
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _settle_calls(self) -> None:
+        """After the fresh QueueStatus of a takeover: the saved duties know no open call ids,
+        so a call that began or ended while no node acted is read from the members."""
+        if not self._settle_after_snapshot or not self.in_charge():
+            return
+        self._settle_after_snapshot = False
+        for duty in list(self._duties.values()):
+            in_call = any(m.in_call for m in self.reconciler.actual.of_seat(duty.seat))
+            if in_call and duty.status in ("ready", "after_call_work") and not duty.calls:
+                self._call_started(duty, "")  # ended by the seat's next AgentComplete
+            elif not in_call and (duty.status == "on_call" or duty.calls):
+                self._call_ended(replace(duty, calls=duty.calls[-1:]), "")
 
     def _call_started(self, duty: SeatDuty, call_id: str) -> None:
         now = self._clock()
@@ -365,6 +424,8 @@ class MembershipService:
         self._later(lambda: self._store.log_period(duty, now))
 
     def _publish(self, duty: SeatDuty) -> None:
+        if not self.in_charge():
+            return  # the acting node publishes (a member event here would send it twice)
         # Coalesced: a burst of changes to one seat (a restart re-adding three queues, each
         # confirmed by an event) is one message with the latest state, not six.
         if not self._to_publish:
@@ -397,6 +458,10 @@ class MembershipService:
         while True:
             job = await self._outbox.get()
             try:
+                if not self.in_charge():
+                    # The lease was lost since: the new holder's saves must not be undone.
+                    log.warning("duty: not acting any more, a save or message dropped")
+                    continue
                 await job()
             except Exception:
                 log.exception("duty: a save or message failed")
@@ -406,12 +471,15 @@ class MembershipService:
     async def _expire_acw(self) -> None:
         while True:
             now = self._clock()
-            timed = [d for d in self._duties.values() if d.acw_until is not None]
+            acting = self.in_charge()  # not acting: the acting node ends after-call work
+            timed = [d for d in self._duties.values() if acting and d.acw_until is not None]
             for duty in timed:
                 if duty.status == "after_call_work" and duty.acw_until and duty.acw_until <= now:
                     log.info("after-call work over: agent=%s seat=%s", duty.agent, duty.seat)
                     self._put(duty.moved("ready", now), now)
-            upcoming = [d.acw_until for d in self._duties.values() if d.acw_until is not None]
+            upcoming = [
+                d.acw_until for d in self._duties.values() if acting and d.acw_until is not None
+            ]
             self._timers.clear()
             wait = max(0.0, min(upcoming) - now) + 0.01 if upcoming else None
             try:
