@@ -1,6 +1,7 @@
 """The composition root of `cti serve`: every resource started by its own cleanup context.
 
-`add_services(app)` appends, in start order: the database (migrated), the bus, the seat
+`add_services(app)` appends, in start order: the database (migrated), the bus, which node
+acts (the cluster lease), the seat
 directory and sessions, the registry index (and its watch for other processes' changes), the
 call state (tracker, call log writer), the wallboard, the callback list, then the PBX link
 (the duty service and the AMI client feeding them all), the change-sets (their versions
@@ -30,6 +31,7 @@ from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.callbacks import CallbackService, CallbackStore
 from cti.callbacks.http import CALLBACKS, seat_of
+from cti.cluster import LocalLease, RedisLease
 from cti.db import create_engine, sqlite_path, upgrade
 from cti.state import CallLog, CallLogSpool, CallTracker, StateService
 from cti.wallboard.http import WALLBOARD, wallboard_context
@@ -40,6 +42,7 @@ from cti.web.keys import (
     DUTY,
     ENGINE,
     IVR,
+    LEASE,
     LOCATOR,
     SEATS,
     SESSIONS,
@@ -64,6 +67,7 @@ def add_services(app: web.Application) -> None:
         (
             database,
             bus,
+            cluster,
             seats_and_sessions,
             registry,
             ivr_menu,
@@ -148,6 +152,26 @@ async def bus(app: web.Application) -> AsyncIterator[None]:
         await made.close()
 
 
+async def cluster(app: web.Application) -> AsyncIterator[None]:
+    """Which node acts (drives queues, owns the duty, places callbacks): the Redis lease
+    with `redis_url`, else this node alone. Given up on a normal stop, so another node takes
+    over at once instead of after the lease's TTL."""
+    settings = app[SETTINGS]
+    if not settings.redis_url:
+        app[LEASE] = LocalLease(settings.node_id)
+        yield
+        return
+    lease = RedisLease.from_url(settings.redis_url, settings.node_id, prefix=settings.redis_prefix)
+    app[LEASE] = lease
+    task = _owned(lease.run(), "cluster-lease")
+    try:
+        yield
+    finally:
+        await _stop(task)
+        await lease.release()
+        await lease.close()
+
+
 async def seats_and_sessions(app: web.Application) -> AsyncIterator[None]:
     """Who sits where and the login sessions (Redis-shared with `redis_url`)."""
     seats, sessions = await open_seats_and_sessions(app[SETTINGS])
@@ -208,6 +232,7 @@ async def call_state(app: web.Application) -> AsyncIterator[None]:
         CallLog(engine),
         spool=spool,
         ivr=app[IVR].notes,
+        acting=lambda: app[LEASE].held,
     )
     app[STATE] = state
     app[WRAPUPS] = state

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import String, insert, literal, or_, select
+from sqlalchemy import Insert, String, insert, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -175,8 +176,9 @@ class CallLog:
             return result
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(CallLogEntry), list(rows))
-            result.written = len(rows)
+                new = (await conn.execute(self._insert_new(), list(rows))).scalars().all()
+            result.written = len(new)
+            result.duplicates = len(rows) - len(new)
             return result
         except Exception as exc:
             result.error = describe_error(exc)
@@ -198,6 +200,21 @@ class CallLog:
                 else:
                     result.refused.append(row)
         return result
+
+    def _insert_new(self) -> Insert:
+        """INSERT … ON CONFLICT (call_id) DO NOTHING RETURNING call_id: several nodes write
+        every call (each saw it end), the first row stays and the batch never fails on the
+        others. Another database: a plain INSERT (a repeat then goes row by row)."""
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":
+            stmt: Insert = postgresql.insert(CallLogEntry).on_conflict_do_nothing(
+                index_elements=["call_id"]
+            )
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(CallLogEntry).on_conflict_do_nothing(index_elements=["call_id"])
+        else:
+            stmt = insert(CallLogEntry)
+        return stmt.returning(CallLogEntry.call_id)
 
     async def _logged(self, call_id: str) -> bool:
         try:

@@ -21,14 +21,21 @@ class PopDue:
     caller_number: str | None
     caller_name: str | None
     waited_s: float
+    key: str = ""  # the ring's own key (its leg's Uniqueid): one pop per ring, cluster-wide
 
 
 @dataclass(frozen=True, slots=True)
 class ToAgent:
-    """A message for one agent's consoles (retract, answered, completed, state...)."""
+    """A message for one agent's consoles (retract, answered, completed, state...).
+
+    `key` names what happened to a call (a ring retracted, answered, completed), the same on
+    every node that saw it: published once per key cluster-wide. Without a key the message
+    is a snapshot (queue and pause state, a resync) that only the acting node sends.
+    """
 
     agent_id: str
     body: AgentMessage
+    key: str | None = None
 
     @property
     def message(self) -> dict[str, Any]:

@@ -90,8 +90,12 @@ class StateService:
         replay_interval_s: float = REPLAY_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         ivr: IvrMemory | None = None,
+        acting: Callable[[], bool] = lambda: True,
     ) -> None:
         self.tracker = tracker
+        # Several nodes: each sees every event; what happened to a call goes out once per key
+        # (whichever node is first), snapshots only from the acting node (`Lease.held`).
+        self._acting = acting
         self._bus = bus
         self._locator = locator
         self._call_log = call_log
@@ -149,8 +153,11 @@ class StateService:
                 if isinstance(item, PopDue):
                     await self._pop(item)
                 elif isinstance(item, ToAgent):
-                    await self._bus.publish(item.agent_id, dict(item.message))
-                elif isinstance(item, ToBroadcast):
+                    if item.key is not None:
+                        await self._bus.publish(item.agent_id, dict(item.message), once=item.key)
+                    elif self._acting():
+                        await self._bus.publish(item.agent_id, dict(item.message))
+                elif isinstance(item, ToBroadcast) and self._acting():
                     await self._bus.broadcast(dict(item.message))
             except Exception as exc:
                 # The bus is down (Redis restarting): this message is lost for the pages, but
@@ -177,7 +184,9 @@ class StateService:
 
     async def _pop(self, due: PopDue) -> None:
         context = self._context(due)
-        await self._bus.publish(due.agent_id, pop_message(due, context.match, context.ivr))
+        message = pop_message(due, context.match, context.ivr)
+        if not await self._bus.publish(due.agent_id, message, once=due.key or None):
+            return  # another node saw the same ring first: its pop went out, and its audit
         log.info(
             "pop: call=%s agent=%s queue=%s residents=%d",
             due.call_id,

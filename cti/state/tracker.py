@@ -259,6 +259,7 @@ class CallTracker:
             caller_number=call.caller_number,
             caller_name=call.caller_name,
             waited_s=round(max(0.0, now - call.joined_at), 3),
+            key=f"pop:{ring.leg}",
         )
         return [due]
 
@@ -274,7 +275,8 @@ class CallTracker:
         self._log_ring(call, ring, outcome)
         if ring.agent_id is None:
             return []
-        return [ToAgent(ring.agent_id, Retract(call.call_id, retract_reason(outcome)))]
+        retract = Retract(call.call_id, retract_reason(outcome))
+        return [ToAgent(ring.agent_id, retract, key=f"retract:{leg}")]
 
     def _end_rings(self, call: Call, outcome: RingOutcome) -> list[Outgoing]:
         """End every ring of the call, ringing or cancelled, as `outcome`."""
@@ -364,7 +366,7 @@ class CallTracker:
             answered = Answered(
                 call.call_id, call.queue, call.hold_s, _seconds(event.get("RingTime"))
             )
-            out.append(ToAgent(ring.agent_id, answered))
+            out.append(ToAgent(ring.agent_id, answered, key=f"answered:{ring.leg}"))
         return out
 
     def _completed_call(self, event: Event) -> Call | None:
@@ -396,7 +398,8 @@ class CallTracker:
         out = self._connect(call, event, now) if call.answered_by is None else []
         ring = call.answered_by
         if ring is not None and ring.agent_id is not None:
-            out.append(ToAgent(ring.agent_id, Completed(call.call_id, talk_s, who)))
+            completed = Completed(call.call_id, talk_s, who)
+            out.append(ToAgent(ring.agent_id, completed, key=f"completed:{call.call_id}"))
         hold_s = _seconds(event.get("HoldTime"))
         return out + self._finish(
             call, now, "answered", waited_s=hold_s, talked_s=talk_s, hung_up_by=who
@@ -466,7 +469,7 @@ class CallTracker:
         out: list[Outgoing] = []
         if ring is not None and ring.agent_id is not None:
             completed = Completed(call.call_id, talk_s, None, closed_on_resync=closed_on_resync)
-            out.append(ToAgent(ring.agent_id, completed))
+            out.append(ToAgent(ring.agent_id, completed, key=f"completed:{call.call_id}"))
         return out + self._finish(
             call, now, "answered", talked_s=talked, closed_on_resync=closed_on_resync
         )
@@ -688,7 +691,8 @@ class CallTracker:
         call.in_queue = False
         out = self._pop_due(call, ring, ring.started_at)
         if ring.agent_id is not None:
-            out.append(ToAgent(ring.agent_id, Answered(call.call_id, call.queue, None, None)))
+            answered = Answered(call.call_id, call.queue, None, None)
+            out.append(ToAgent(ring.agent_id, answered, key=f"answered:{ring.leg}"))
         return out
 
     def _resync_call(

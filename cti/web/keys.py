@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.ami import AMIClient
 from cti.bus import Bus
+from cti.cluster import Lease
 from cti.settings import Settings
 from cti.state import StateService
 from cti.web.metrics import WebMetrics
@@ -53,4 +54,5 @@ AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a
 DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work
 ENGINE = web.AppKey("engine", AsyncEngine)  # the database, when the app owns its services
 IVR = web.AppKey("ivr", IvrServer)  # the FastAGI language menu, when the app owns it
+LEASE = web.AppKey[Lease]("lease")  # whether this node acts for the cluster (always, alone)
 STATE = web.AppKey("state", StateService)  # the call tracker's shell (pops, call log)

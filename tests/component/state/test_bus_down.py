@@ -25,7 +25,9 @@ CALL = "1795361778.1"  # the answered call in 03-call-answered.ami
 class DownBus(InProcessBus):
     """Every publish fails as RedisBus's does while Redis is unreachable."""
 
-    async def publish(self, agent_id: str, message: dict[str, Any]) -> int:
+    async def publish(
+        self, agent_id: str, message: dict[str, Any], *, once: str | None = None
+    ) -> int:
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379")
 
 
