@@ -66,6 +66,15 @@ class CallbackRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CallbackCallRow(Base):
+    """An abandoned call already handed to the list (by whichever node saw it end first)."""
+
+    __tablename__ = "callback_call"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callback.id"))
+
+
 class AttemptRow(Base):
     """One Originate: the agent's seat first, then `number`. Its id names the channels."""
 

@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Insert, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cti.callbacks.models import (
     OPEN_STATUSES,
     AttemptRow,
     Callback,
+    CallbackCallRow,
     CallbackRow,
     attempt_of,
     callback_of,
@@ -69,6 +71,11 @@ class CallbackStore:
         (their callback is raised to the higher priority and counts the repeat). The id of
         the new or updated callback; None when the call was already there (a replay)."""
         async with self._engine.begin() as conn:
+            # First of the nodes that saw this call end (the others' inserts wait, then do
+            # nothing): the call is handled once, a repeat caller's count raised once.
+            first = await conn.scalar(self._first_time().values(call_id=call_id))
+            if first is None:
+                return None
             seen = await conn.scalar(select(CallbackRow.id).where(CallbackRow.call_id == call_id))
             if seen is not None:
                 return None
@@ -93,6 +100,7 @@ class CallbackStore:
                             deadline_at=min(aware(row.deadline_at), deadline_at),
                         )
                     )
+                    await self._handled(conn, call_id, int(open_id))
                     return int(open_id)
             result = await conn.execute(
                 insert(CallbackRow).values(
@@ -110,7 +118,27 @@ class CallbackStore:
                 )
             )
             key = result.inserted_primary_key
-            return int(key[0]) if key else None
+            if not key:
+                return None
+            await self._handled(conn, call_id, int(key[0]))
+            return int(key[0])
+
+    def _first_time(self) -> Insert:
+        if self._engine.dialect.name == "postgresql":
+            stmt: Insert = postgresql.insert(CallbackCallRow).on_conflict_do_nothing()
+        elif self._engine.dialect.name == "sqlite":
+            stmt = sqlite.insert(CallbackCallRow).on_conflict_do_nothing()
+        else:
+            stmt = insert(CallbackCallRow)
+        return stmt.returning(CallbackCallRow.call_id)
+
+    @staticmethod
+    async def _handled(conn: AsyncConnection, call_id: str, callback_id: int) -> None:
+        await conn.execute(
+            update(CallbackCallRow)
+            .where(CallbackCallRow.call_id == call_id)
+            .values(callback_id=callback_id)
+        )
 
     async def clear_for_number(self, number: str, at: datetime) -> list[int]:
         """The caller called in again and was answered: their open callbacks (none being
