@@ -32,6 +32,7 @@ from cti.bus import make_bus
 from cti.callbacks import CallbackService, CallbackStore
 from cti.callbacks.http import CALLBACKS, seat_of
 from cti.cluster import LocalLease, RedisLease
+from cti.cluster.ivr import IvrShare
 from cti.db import create_engine, sqlite_path, upgrade
 from cti.state import CallLog, CallLogSpool, CallTracker, StateService
 from cti.wallboard.http import WALLBOARD, wallboard_context
@@ -210,9 +211,22 @@ async def ivr_menu(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(OSError):
         await server.start()  # listening before the app is up; else serve() says why, retries
     task = _owned(server.serve(), "ivr")
+    cluster_settings = app[SETTINGS]
+    share = None
+    if cluster_settings.redis_url:  # the pop may be another node's: it needs these notes too
+        share = IvrShare.from_url(
+            cluster_settings.redis_url,
+            server.notes,
+            node_id=cluster_settings.node_id,
+            prefix=cluster_settings.redis_prefix,
+        )
+    shared = _restarting(share.run, "ivr-share") if share is not None else None
     try:
         yield
     finally:
+        if shared is not None and share is not None:
+            await _stop(shared)
+            await share.close()
         await _stop(task)
 
 
