@@ -12,9 +12,16 @@ system-wide on Linux, so timestamps compare across them):
   `StateService` (tracker, real Locator over the archive sample in SQLite, call log), the bus,
   and the web app from `cti.web.create_app` on a real port. Its RSS is read from /proc.
 
-Baseline, measured in the same run: the same peer and bytes to a bare reader in the server
-process that only parses and answers with a timestamp per AgentCalled (the floor set by TCP,
-the event loop and the parser). The ratio says what state + locator + bus + WebSocket add.
+Floors, measured in the same run with the same peer and bytes: a bare reader in the server
+process that only parses, and per AgentCalled (1) notes the moment it was parsed ("parse
+only", the floor of issue 5's tables: it has one process hop fewer than a pop) and (2) writes
+a minimal frame to one WebSocket client of the driver, stamped there as the agents' pops are
+("parse + relay": the same two ends as a pop, nothing between them but parsing). The ratios
+say what state + locator + bus + our WebSocket path add.
+
+The server logs as `cti serve` does (INFO to stderr, here a file). `--breakdown` also times
+the stages of each pop (parsed, published, written; wrappers that cost a few µs a pop);
+`BENCH_POP_PROFILE=file` runs the measured server under cProfile during the replay.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import os
 import statistics
@@ -29,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +140,66 @@ async def _read_ami(host: str, port: int, on_event: Any) -> None:
         writer.close()
 
 
-async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = True) -> None:
+async def _serve_floor(peer_port: int, stdin: asyncio.StreamReader) -> None:
+    """The floor: a bare reader that parses the AMI stream and, for each `AgentCalled`,
+    notes the moment it was parsed and writes a minimal frame (`{"type":"pop","call_id":…}`,
+    no lookup, no bus, no state) to the one WebSocket client the driver holds. The driver
+    stamps that frame as it stamps the agents' pops: the same two ends, only the work
+    between them differs."""
+    from aiohttp import web
+
+    seen: list[tuple[str, int]] = []
+    clients: list[web.WebSocketResponse] = []
+    connected = asyncio.Event()
+
+    async def ws_handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        clients.append(ws)
+        connected.set()
+        async for _ in ws:
+            pass
+        return ws
+
+    async def note(event: Event) -> None:
+        if event.name == "AgentCalled":
+            uid = event["Uniqueid"]
+            seen.append((uid, time.monotonic_ns()))
+            for ws in clients:
+                await ws.send_str(f'{{"type":"pop","call_id":"{uid}"}}')
+
+    app = web.Application()
+    app.router.add_get("/ws/floor", ws_handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(f"http {runner.addresses[0][1]}", flush=True)
+    while (line := (await stdin.readline()).decode().strip()) != "connect-ami":
+        if not line:
+            return
+    task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, note))
+    print("ok", flush=True)
+    await stdin.readline()  # the driver says the burst is written and the frames are in
+    print("seen " + json.dumps(seen), flush=True)
+    await stdin.read()
+    task.cancel()
+    await runner.cleanup()
+
+
+async def serve(
+    peer_port: int,
+    baseline: bool,
+    bus_kind: str,
+    call_log: bool = True,
+    profile: Path | None = None,
+    breakdown: bool = False,
+) -> None:
     """The server process: prints `http <port>` then runs until stdin closes."""
     from aiohttp import web
 
     from cti.bus import Bus, InProcessBus, RedisBus
     from cti.db import create_engine, upgrade
+    from cti.logs import setup as setup_logging
     from cti.settings import LocatorSettings, SeatsSettings, Settings
     from cti.state import CallLog, CallTracker, StateService
     from cti.web import WebServices, create_app
@@ -149,21 +211,12 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
 
     if baseline:
-        seen: list[tuple[str, int]] = []
-
-        async def note(event: Event) -> None:
-            if event.name == "AgentCalled":
-                seen.append((event["Uniqueid"], time.monotonic_ns()))
-
-        task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, note))
-        print("http 0", flush=True)
-        await stdin.readline()  # the driver says the burst is written
-        await asyncio.sleep(0.5)
-        print("seen " + json.dumps(seen), flush=True)
-        await stdin.read()
-        task.cancel()
+        await _serve_floor(peer_port, stdin)
         return
 
+    # Logged as `cti serve` logs (INFO, one line a record, to stderr; the driver sends it
+    # to a file): the log lines on the pop's path are paid here as in production.
+    setup_logging()
     tmp = tempfile.TemporaryDirectory()
     engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}")
     await upgrade(engine)
@@ -186,11 +239,23 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
     port = runner.addresses[0][1]
     writer_task = asyncio.create_task(state.run())
     ami_task: asyncio.Task[None] | None = None
+    on_event = state.on_event
+    stamps: dict[str, dict[str, int]] = {}
+    if breakdown:
+        on_event = _stamp_stages(state, bus, stamps)
     print(f"http {port}", flush=True)
+    profiler = cProfile.Profile() if profile is not None else None
     while line := (await stdin.readline()).decode().strip():
         if line == "connect-ami":
-            ami_task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, state.on_event))
+            if profiler is not None:
+                profiler.enable()
+            ami_task = asyncio.create_task(_read_ami("127.0.0.1", peer_port, on_event))
             print("ok", flush=True)
+        elif line == "stamps":
+            print("stamps " + json.dumps(stamps), flush=True)
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     await state.flush()
     for owned in (ami_task, writer_task):
         if owned is not None:
@@ -204,6 +269,38 @@ async def serve(peer_port: int, baseline: bool, bus_kind: str, call_log: bool = 
     tmp.cleanup()
 
 
+def _stamp_stages(state: Any, bus: Any, stamps: dict[str, dict[str, int]]) -> Any:
+    """`--breakdown`: note per call when its AgentCalled was parsed, its pop published and
+    its frame written (wrappers around the service, the bus and the socket: a few µs more
+    per pop, so the headline figures are taken without them)."""
+    from cti.web.sockets import AgentSocket
+
+    async def on_event(event: Event) -> None:
+        if event.name == "AgentCalled":
+            stamps.setdefault(event.get("Uniqueid") or "", {})["parsed"] = time.monotonic_ns()
+        await state.on_event(event)
+
+    publish = bus.publish
+
+    async def stamped_publish(agent_id: str, message: dict[str, Any], **kw: Any) -> int:
+        seq = int(await publish(agent_id, message, **kw))
+        if message.get("type") == "pop":
+            stamps.setdefault(message["call_id"], {})["published"] = time.monotonic_ns()
+        return seq
+
+    send = AgentSocket.send
+
+    async def stamped_send(self: AgentSocket, message: Any) -> bool:
+        sent = await send(self, message)
+        if message.get("type") == "pop":
+            stamps.setdefault(message["call_id"], {}).setdefault("written", time.monotonic_ns())
+        return sent
+
+    bus.publish = stamped_publish
+    setattr(AgentSocket, "send", stamped_send)  # noqa: B010 (a bench-only wrapper)
+    return on_event
+
+
 # --- the driver --------------------------------------------------------------------------------
 
 
@@ -213,6 +310,12 @@ class Result:
     pops: int
     expected: int
     rss_mb: float | None
+    # --breakdown: per stage (wire→parsed, parsed→published, published→written,
+    # written→client), the latencies in ms
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    # The floor only: AgentCalled written → parsed by the bare reader (stamped in the server
+    # process, no hop to a client: the floor of issue 5's tables)
+    parsed_ms: list[float] = field(default_factory=list)
 
 
 def rss_mb(pid: int) -> float | None:
@@ -226,15 +329,34 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-async def _spawn(peer_port: int, baseline: bool, bus_kind: str) -> asyncio.subprocess.Process:
+async def _spawn(
+    peer_port: int, baseline: bool, bus_kind: str, breakdown: bool
+) -> asyncio.subprocess.Process:
     args = ["-m", "cti.state.bench", "serve", "--peer-port", str(peer_port), "--bus", bus_kind]
     if baseline:
         args.append("--baseline")
+    elif breakdown:
+        args.append("--breakdown")
     if os.environ.get("BENCH_POP_NO_CALL_LOG"):
         args.append("--no-call-log")
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    if os.environ.get("BENCH_POP_PROFILE") and not baseline:
+        args += ["--profile", os.environ["BENCH_POP_PROFILE"]]
+    # The server's log goes to a file (as it would to journald): the last server's log is
+    # kept in $BENCH_POP_LOG, default /tmp/bench-pop.log.
+    log_path = os.environ.get("BENCH_POP_LOG") or os.path.join(
+        tempfile.gettempdir(), "bench-pop.log"
     )
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log_fd,
+        )
+    finally:
+        os.close(log_fd)
 
 
 async def _line(proc: asyncio.subprocess.Process) -> str:
@@ -276,50 +398,78 @@ async def _agent(
                     all_in.set()
 
 
+async def _floor_client(
+    session: aiohttp.ClientSession,
+    base: str,
+    received: dict[str, int],
+    ready: asyncio.Queue[str],
+    all_in: asyncio.Event,
+    expected: int,
+) -> None:
+    async with session.ws_connect(f"{base}/ws/floor") as ws:
+        await ready.put("floor")
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                break
+            at = time.monotonic_ns()
+            message = json.loads(frame.data)
+            if message.get("type") == "pop":
+                received.setdefault(message["call_id"], at)
+                if len(received) >= expected:
+                    all_in.set()
+
+
 async def run_once(
-    agents: int, trace: Path, bus_kind: str, baseline: bool, rate: float | None
+    agents: int,
+    trace: Path,
+    bus_kind: str,
+    baseline: bool,
+    rate: float | None,
+    breakdown: bool = False,
 ) -> Result:
     """One measured replay with `agents` connected (or the bare-reader baseline)."""
     peer = Peer(burst_messages(trace), rate)
     expected = sum(1 for _, called in peer.messages if called)
     server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     peer_port = server.sockets[0].getsockname()[1]
-    proc = await _spawn(peer_port, baseline, bus_kind)
+    proc = await _spawn(peer_port, baseline, bus_kind, breakdown)
     received: dict[str, int] = {}
+    parsed: dict[str, int] = {}
+    stamps: dict[str, dict[str, int]] = {}
     tasks: list[asyncio.Task[None]] = []
     try:
         http_port = int((await _line(proc)).split()[1])
-        if baseline:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            ready: asyncio.Queue[str] = asyncio.Queue()
+            all_in = asyncio.Event()
+            base = f"http://127.0.0.1:{http_port}"
+            if baseline:
+                client = _floor_client(session, base, received, ready, all_in, expected)
+                tasks.append(asyncio.create_task(client))
+            for n in range(1, 0 if baseline else agents + 1):
+                agent, seat = f"bench{n:04d}", f"seat{n:02d}"
+                client = _agent(session, base, agent, seat, received, ready, all_in, expected)
+                tasks.append(asyncio.create_task(client))
+            for _ in tasks:
+                await asyncio.wait_for(ready.get(), 60)
+            await _send(proc, "connect-ami")
+            await _line(proc)
             await peer.connected.wait()
             peer.go.set()
             await peer.done.wait()
-            await _send(proc, "written")
-            seen = json.loads((await _line(proc)).split(" ", 1)[1])
-            received = {uid: at for uid, at in seen}
-            rss = None
-        else:
-            connector = aiohttp.TCPConnector(limit=0)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                ready: asyncio.Queue[str] = asyncio.Queue()
-                all_in = asyncio.Event()
-                base = f"http://127.0.0.1:{http_port}"
-                for n in range(1, agents + 1):
-                    agent, seat = f"bench{n:04d}", f"seat{n:02d}"
-                    client = _agent(session, base, agent, seat, received, ready, all_in, expected)
-                    tasks.append(asyncio.create_task(client))
-                for _ in range(agents):
-                    await asyncio.wait_for(ready.get(), 60)
-                await _send(proc, "connect-ami")
-                await _line(proc)
-                await peer.connected.wait()
-                peer.go.set()
-                await peer.done.wait()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(all_in.wait(), 10)
-                rss = rss_mb(proc.pid)
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_in.wait(), 10)
+            rss = None if baseline else rss_mb(proc.pid)
+            if baseline:
+                await _send(proc, "written")
+                parsed = dict(json.loads((await _line(proc)).split(" ", 1)[1]))
+            elif breakdown:
+                await _send(proc, "stamps")
+                stamps = json.loads((await _line(proc)).split(" ", 1)[1])
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
@@ -332,7 +482,33 @@ async def run_once(
     latencies = [
         (received[uid] - peer.written[uid]) / 1e6 for uid in peer.written if uid in received
     ]
-    return Result(latencies, len(received), expected, rss)
+    result = Result(
+        latencies, len(received), expected, rss, _stages(peer.written, stamps, received)
+    )
+    result.parsed_ms = [
+        (parsed[uid] - peer.written[uid]) / 1e6 for uid in peer.written if uid in parsed
+    ]
+    return result
+
+
+STAGES = (
+    ("wire → parsed", "wire", "parsed"),
+    ("parsed → published", "parsed", "published"),
+    ("published → written", "published", "written"),
+    ("written → client", "written", "client"),
+)
+
+
+def _stages(
+    wire: dict[str, int], stamps: dict[str, dict[str, int]], client: dict[str, int]
+) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for uid, at in stamps.items():
+        times = {**at, "wire": wire.get(uid, 0), "client": client.get(uid, 0)}
+        if all(times.get(k) for k in ("wire", "parsed", "published", "written", "client")):
+            for label, start, end in STAGES:
+                out.setdefault(label, []).append((times[end] - times[start]) / 1e6)
+    return out
 
 
 def _pct(values: Sequence[float], p: float) -> float:
@@ -354,11 +530,18 @@ def report(label: str, result: Result, base: Result | None) -> dict[str, float]:
         f"p50 {figures['p50']:.2f} ms  p99 {figures['p99']:.2f} ms  max {figures['max']:.2f} ms"
     )
     if base is not None:
-        b50, b99 = statistics.median(base.latencies_ms), _pct(base.latencies_ms, 99)
-        line += f"  (x{figures['p50'] / b50:.1f} / x{figures['p99'] / b99:.1f} of baseline)"
+        for floor, name in ((base.latencies_ms, "relay floor"), (base.parsed_ms, "parse-only")):
+            f50, f99 = statistics.median(floor), _pct(floor, 99)
+            line += f"  x{figures['p50'] / f50:.1f} / x{figures['p99'] / f99:.1f} of {name}"
     if result.rss_mb is not None:
         line += f"  server RSS {result.rss_mb:.0f} MB"
     print(line, flush=True)
+    for stage, values in result.stages.items():
+        print(
+            f"    {stage:<22} p50 {statistics.median(values):.3f} ms"
+            f"  p99 {_pct(values, 99):.3f} ms",
+            flush=True,
+        )
     return figures
 
 
@@ -366,13 +549,22 @@ async def pooled(
     repeat: int, agents: int, args: argparse.Namespace, baseline: bool, rate: float | None
 ) -> Result:
     """`repeat` runs with their latencies pooled (the machine is shared: one run is noisy)."""
-    runs = [await run_once(agents, args.trace, args.bus, baseline, rate) for _ in range(repeat)]
+    runs = [
+        await run_once(agents, args.trace, args.bus, baseline, rate, args.breakdown)
+        for _ in range(repeat)
+    ]
     rss = [r.rss_mb for r in runs if r.rss_mb is not None]
+    stages: dict[str, list[float]] = {}
+    for r in runs:
+        for stage, values in r.stages.items():
+            stages.setdefault(stage, []).extend(values)
     return Result(
         [x for r in runs for x in r.latencies_ms],
         sum(r.pops for r in runs),
         sum(r.expected for r in runs),
         max(rss) if rss else None,
+        stages,
+        [x for r in runs for x in r.parsed_ms],
     )
 
 
@@ -387,7 +579,9 @@ async def amain(args: argparse.Namespace) -> int:
     for pace, rate in paces:
         print(f"-- {pace}" + (f" ({rate:.0f} messages/s)" if rate else " (as fast as possible)"))
         base = await pooled(args.repeat, 0, args, True, rate)
-        report("baseline (parse only)", base, None)
+        report("floor: parse + relay", base, None)
+        parse_only = Result(base.parsed_ms, base.pops, base.expected, None)
+        report("floor: parse only", parse_only, None)
         for agents in args.agents:
             result = await pooled(args.repeat, agents, args, False, rate)
             report(f"{agents} agents ({args.bus})", result, base)
@@ -404,6 +598,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--baseline", action="store_true")
     srv.add_argument("--bus", choices=["memory", "redis"], default="memory")
     srv.add_argument("--no-call-log", action="store_true")
+    srv.add_argument("--profile", type=Path, default=None)
+    srv.add_argument("--breakdown", action="store_true")
     parser.add_argument("--agents", type=int, nargs="+", default=[52, 1000])
     parser.add_argument("--bus", choices=["memory", "redis"], default="memory")
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
@@ -412,9 +608,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2000.0, help="paced replay, messages/s")
     parser.add_argument("--pace", choices=["burst", "paced", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time each stage of the pop (wrappers add a few µs: not for headline figures)",
+    )
     args = parser.parse_args(argv)
     if args.mode == "serve":
-        asyncio.run(serve(args.peer_port, args.baseline, args.bus, not args.no_call_log))
+        asyncio.run(
+            serve(
+                args.peer_port,
+                args.baseline,
+                args.bus,
+                not args.no_call_log,
+                args.profile,
+                args.breakdown,
+            )
+        )
         return 0
     return asyncio.run(amain(args))
 
