@@ -6,6 +6,11 @@ the change, so every node sees the changes in one order. Each node keeps a local
 (the `SeatDirectory` it extends) so `agent_at(seat)` on the ring path stays a dict lookup:
 the mirror applies the published changes in version order, and reloads the whole map when it
 (re)subscribes or sees a version gap (a change it missed).
+
+The map expires a day after the last change unless a node keeps it alive (`shared_keys`, the
+keeper in `cti.web.redis_keeper` refreshes them). When Redis loses it (restarted without
+persistence, FLUSHALL) each node puts its mirror back (`write_back`): seats and agents Redis
+does not have are filled in, none is overwritten, and every node reloads.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from seats.directory import SeatChange, SeatDirectory
 
 log = logging.getLogger(__name__)
 
-# KEYS: agent_at hash, seat_of hash, version, channel. ARGV: agent, seat.
+# A day without a change and no node to keep it alive: nobody sits anywhere any more.
+SEAT_MAP_TTL_MS = 24 * 3600 * 1000
+
+# KEYS: agent_at hash, seat_of hash, version, channel. ARGV: agent, seat, ttl ms.
 # Returns {version, displaced agent or '', seat the agent left or ''}.
 _CLAIM = """
 local agent, seat = ARGV[1], ARGV[2]
@@ -39,6 +47,7 @@ if displaced then redis.call('HDEL', KEYS[2], displaced) end
 redis.call('HSET', KEYS[1], seat, agent)
 redis.call('HSET', KEYS[2], agent, seat)
 local v = redis.call('INCR', KEYS[3])
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 redis.call('PUBLISH', KEYS[4], cjson.encode({v = v, op = 'claim', agent = agent, seat = seat}))
 return {v, displaced or '', moved or ''}
 """
@@ -50,8 +59,28 @@ if redis.call('HGET', KEYS[1], seat) ~= agent then return 0 end
 redis.call('HDEL', KEYS[1], seat)
 if redis.call('HGET', KEYS[2], agent) == seat then redis.call('HDEL', KEYS[2], agent) end
 local v = redis.call('INCR', KEYS[3])
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 redis.call('PUBLISH', KEYS[4], cjson.encode({v = v, op = 'release', agent = agent, seat = seat}))
 return v
+"""
+
+# Same KEYS. ARGV: ttl ms, this node's version, then seat, agent pairs (its mirror).
+# Fills what Redis lacks, takes the version above both, and tells every node to reload.
+_WRITE_BACK = """
+local written = 0
+for i = 3, #ARGV, 2 do
+  local seat, agent = ARGV[i], ARGV[i + 1]
+  if not redis.call('HGET', KEYS[1], seat) and not redis.call('HGET', KEYS[2], agent) then
+    redis.call('HSET', KEYS[1], seat, agent)
+    redis.call('HSET', KEYS[2], agent, seat)
+    written = written + 1
+  end
+end
+local v = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[2])) + 1
+redis.call('SET', KEYS[3], v)
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+redis.call('PUBLISH', KEYS[4], cjson.encode({v = v, op = 'reload'}))
+return {v, written}
 """
 
 _BACKOFF_MIN_S = 0.1
@@ -81,6 +110,7 @@ class RedisSeatDirectory(SeatDirectory):
         ]
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._write_back = client.register_script(_WRITE_BACK)
         self.version = 0
         self._follower: asyncio.Task[None] | None = None
         self._loaded = asyncio.Event()
@@ -106,18 +136,32 @@ class RedisSeatDirectory(SeatDirectory):
 
     async def claim(self, agent: str, seat: str) -> SeatChange:
         """Log `agent` in at `seat` on every node (the newest login wins, cluster-wide)."""
-        raw = await self._claim(keys=self._keys, args=[agent, seat])
+        raw = await self._claim(keys=self._keys, args=[agent, seat, SEAT_MAP_TTL_MS])
         version, displaced, moved = int(raw[0]), _text(raw[1]), _text(raw[2])
         self._catch_up(version, lambda: self.login(agent, seat))
         return SeatChange(displaced_agent=displaced or None, previous_seat=moved or None)
 
     async def release(self, agent: str, seat: str) -> bool:
         """Free `seat` on every node if `agent` still holds it."""
-        version = int(await self._release(keys=self._keys, args=[agent, seat]))
+        version = int(await self._release(keys=self._keys, args=[agent, seat, SEAT_MAP_TTL_MS]))
         if version == 0:
             return False
         self._catch_up(version, lambda: self._leave(agent, seat))
         return True
+
+    @property
+    def shared_keys(self) -> list[str]:
+        """The keys the map lives in (a node that is up keeps them from expiring)."""
+        return self._keys[:3]
+
+    async def write_back(self) -> int:
+        """Put this node's mirror back where Redis lacks it (Redis lost the map); every node
+        then reloads. Returns how many seats were missing."""
+        pairs = [item for seat_agent in self.occupied().items() for item in seat_agent]
+        args: list[str | int] = [SEAT_MAP_TTL_MS, self.version, *pairs]
+        version, written = (int(x) for x in await self._write_back(keys=self._keys, args=args))
+        log.warning("seat map written back: %d seats, version %d", written, version)
+        return written
 
     def _catch_up(self, version: int, change: Callable[[], object]) -> None:
         # Our own change is visible on this node at once (the login's answer must not race
@@ -150,6 +194,8 @@ class RedisSeatDirectory(SeatDirectory):
             return True
         if version > self.version + 1:
             log.warning("seat directory gap: have=%s got=%s", self.version, version)
+            return False
+        if change["op"] == "reload":  # a node wrote its mirror back: take the merged map
             return False
         if change["op"] == "claim":
             self.login(change["agent"], change["seat"])

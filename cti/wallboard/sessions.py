@@ -6,6 +6,7 @@ Several wall screens may hold tokens of one supervisor at once; a login ends non
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -71,10 +72,11 @@ class SupervisorSessions:
 
 
 class RedisSupervisorSessions:
-    """Supervisor tokens every CTI node reads: one Redis key each (`<prefix>supervisor:<token>`,
-        JSON, expiring with the shift). `expires_at` is wall-clock time (nodes share no monotonic
-        clock). Redis unreachable raises RedisError (a request gets 503 `store_unavailable` from
-    the error middleware), never reads as a bad token."""
+    """Supervisor tokens every CTI node reads: one Redis key each, named by the token's
+    SHA-256 (`<prefix>supervisor:<sha256 hex>`: Redis never holds a token), JSON, expiring
+    with the shift. `expires_at` is wall-clock time (nodes share no monotonic clock). Redis
+    unreachable raises RedisError (a request gets 503 `store_unavailable` from the error
+    middleware), never reads as a bad token."""
 
     def __init__(
         self,
@@ -95,7 +97,8 @@ class RedisSupervisorSessions:
         return cls(aioredis.Redis.from_url(url), prefix, **kwargs)
 
     def _key(self, token: str) -> str:
-        return f"{self._prefix}supervisor:{token}"
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return f"{self._prefix}supervisor:{digest}"
 
     async def issue(self, supervisor: str) -> SupervisorSession:
         """A new token for `supervisor`, stored for the shift."""

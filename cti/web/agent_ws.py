@@ -19,6 +19,8 @@ from aiohttp import WSMsgType, web
 from cti import stop_task
 from cti.bus import Bus, HistoryLost, Message, SlowSubscriber
 from cti.state import CallLog
+from cti.web.degraded import DEGRADED
+from cti.web.degraded import message as degraded_message
 from cti.web.errors import BadRequest, InvalidToken, TooManySockets
 from cti.web.keys import BUS, DUTY, ENGINE, HUB, LIMITS, METRICS, SESSIONS, TICKETS
 from cti.web.requests import session_of
@@ -102,6 +104,8 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         )
         if notice is not None:
             last_seq = int(notice["seq"])
+        if app[DEGRADED].on:  # before the feed: the page shows the banner from the start
+            await socket.send(degraded_message(True))
         feed = bus.subscribe(session.agent, after=last_seq)
         pump = asyncio.create_task(
             _forward(notice, feed, socket, withheld, head), name=f"ws-{session.agent}"

@@ -13,6 +13,7 @@ from cti.callbacks import http as callbacks_http
 from cti.settings import Settings
 from cti.wallboard import http as wallboard_http
 from cti.web import agent_ws, duty, login, ops, pages, residents, wrapup
+from cti.web.degraded import DEGRADED, DegradedState, watch_shared_store
 from cti.web.errors import error_middleware
 from cti.web.keys import (
     ACCOUNTS,
@@ -71,6 +72,7 @@ def create_app(
     app[HUB] = SocketHub(metrics)
     app[LOGIN_GUARD] = LoginGuard(settings.login)
     app[TICKETS] = TicketBook()
+    app[DEGRADED] = DegradedState()
     if services is not None:
         app[ACCOUNTS] = services.accounts
         app[BUS] = services.bus
@@ -81,6 +83,7 @@ def create_app(
 
         add_services(app)
     app.on_startup.append(_close_ended_sessions)  # after cleanup_ctx set the real SESSIONS
+    app.on_startup.append(watch_shared_store)  # Redis away or back empty: sockets told
     app.on_shutdown.append(_close_sockets)
     for table in (
         login.routes,
@@ -103,7 +106,7 @@ async def _close_ended_sessions(app: web.Application) -> None:
     hub = app[HUB]
 
     async def close(session: AgentSession, reason: str) -> None:
-        await hub.close_session(session.token, CLOSE_SESSION_ENDED, reason)
+        await hub.close_session(session.key, CLOSE_SESSION_ENDED, reason)
 
     app[SESSIONS].on_ended(close)
 

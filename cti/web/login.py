@@ -7,9 +7,10 @@ import logging
 from datetime import UTC, datetime
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from cti.admin.keys import ADMIN
-from cti.web.errors import AccountEnded, BadRequest, InvalidCredentials
+from cti.web.errors import AccountEnded, BadRequest, InvalidCredentials, StoreUnavailable
 from cti.web.keys import ACCOUNTS, BUS, DUTY, LOGIN_GUARD, METRICS, SEATS, SESSIONS, SETTINGS
 from cti.web.requests import json_object, session_of, text_field
 from cti.web.throttle import authenticate
@@ -51,10 +52,21 @@ async def login(request: web.Request) -> web.Response:
     if not seat_exists(app, seat):
         raise BadRequest(f"there is no seat {seat} on this hotline", field="seat")
 
-    change = await app[SEATS].claim(profile.id, seat)
-    # Ends the older sessions of this agent and of whoever sat here; their pages, on
-    # whichever node, are closed by the sessions' on_ended handler (see app.py).
-    session = await app[SESSIONS].login(profile.id, seat)
+    try:
+        change = await app[SEATS].claim(profile.id, seat)
+        # Ends the older sessions of this agent and of whoever sat here; their pages, on
+        # whichever node, are closed by the sessions' on_ended handler (see app.py).
+        session = await app[SESSIONS].login(profile.id, seat)
+    except (RedisError, OSError):
+        # Degraded mode: who sits where is shared through Redis, so no seat changes hands
+        # until it is back; agents already at their seats are still served.
+        log.warning("login refused, Redis unreachable: agent=%s seat=%s", profile.id, seat)
+        raise StoreUnavailable(
+            "logins are paused: the shared store (Redis) is unreachable; "
+            "agents already logged in keep working",
+            2,
+            store="redis",
+        ) from None
     if DUTY in app:  # the seat joins the agent's queues (after any call it is on)
         app[DUTY].login(profile.id, seat, profile.skills)
         if ADMIN in app:  # an administrator's override, or the duty queue of a duty officer

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+
+def token_key(token: str) -> str:
+    """What a shared store keeps instead of a token: its SHA-256 (hex). A token is 32 random
+    bytes, so no salt or slow hash is needed; whoever reads Redis cannot log in with it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class AgentSession:
-    """One agent logged in at one seat."""
+    """One agent logged in at one seat.
+
+    `key` is `token_key(token)`. A session that ended on another node is known here by its
+    key only (the token never leaves the node that issued it): its `token` is then "".
+    """
 
     token: str
     agent: str
     seat: str
     expires_at: float
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", token_key(self.token))
 
 
 # Called with a session that ended (and why: "logged out", "seat taken", "logged in
-# elsewhere") so the node holding its sockets closes them.
+# elsewhere") so the node holding its sockets closes them (matched by `key`).
 EndedHandler = Callable[[AgentSession, str], Awaitable[None]]
+# Called with True when the shared store (Redis) stops answering and False when it is back
+# (and, if it came back empty, once this node has written back what it holds).
+DegradedHandler = Callable[[bool], Awaitable[None]]
+# Called after the shared store came back empty and this node wrote back its seats and
+# sessions: the web side puts back what only it knows (how far its sockets were served).
+RestoredHandler = Callable[[], Awaitable[None]]
 
 
 def end_reason(ended: AgentSession, agent: str) -> str:
@@ -45,6 +67,14 @@ class Sessions(Protocol):
     async def logout(self, token: str) -> AgentSession | None: ...
 
     def on_ended(self, handler: EndedHandler) -> None: ...
+
+    def on_degraded(self, handler: DegradedHandler) -> None:
+        """Call `handler(True)` when the shared store goes away, `handler(False)` when back."""
+        ...
+
+    def on_restored(self, handler: RestoredHandler) -> None:
+        """Call `handler()` after the shared store came back empty and was written back."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -84,6 +114,12 @@ class SessionStore:
         if session is not None:
             await self._ended(session, "logged out")
         return session
+
+    def on_degraded(self, handler: DegradedHandler) -> None:
+        """Never called: nothing is shared, nothing can go away."""
+
+    def on_restored(self, handler: RestoredHandler) -> None:
+        """Never called: nothing is shared, nothing can go away."""
 
     async def close(self) -> None:
         """Nothing to release in process."""

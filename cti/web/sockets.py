@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from cti.web.metrics import WebMetrics
+from cti.web.sessions import token_key
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class AgentSocket:
     ) -> None:
         self.agent = agent
         self.token = token  # the session it was opened with: ending that session closes it
+        self.token_key = token_key(token)  # how an end published by another node names it
+        self.last_seq = 0  # the highest seq written (Redis restored empty: the bus resumes above)
         self.ws = ws
         self._transport = request.transport
         self._metrics = metrics
@@ -65,6 +68,9 @@ class AgentSocket:
         except (ConnectionError, RuntimeError):
             return False  # closed under us; the reader side sees it too
         self._metrics.messages_sent.labels(str(message.get("type", ""))).inc()
+        seq = message.get("seq")
+        if isinstance(seq, int) and seq > self.last_seq:
+            self.last_seq = seq
         return True
 
     def drop(self, reason: str) -> None:
@@ -120,10 +126,20 @@ class SocketHub:
         for socket in list(self._by_agent.get(agent, ())):
             await socket.close(code, reason)
 
-    async def close_session(self, token: str, code: int, reason: str) -> None:
-        """Close the sockets opened with session `token` (it ended, maybe on another node)."""
-        sockets = [s for group in self._by_agent.values() for s in group if s.token == token]
+    async def close_session(self, key: str, code: int, reason: str) -> None:
+        """Close the sockets opened with the session whose `token_key` is `key` (it ended,
+        maybe on another node, which knows the key only)."""
+        sockets = [s for group in self._by_agent.values() for s in group if s.token_key == key]
         await asyncio.gather(*(s.close(code, reason) for s in sockets))
+
+    async def send_all(self, message: Mapping[str, Any]) -> None:
+        """Write `message` (no seq: not on the bus) to every open socket."""
+        sockets = [s for group in self._by_agent.values() for s in group]
+        await asyncio.gather(*(s.send(message) for s in sockets))
+
+    def delivered(self) -> dict[str, int]:
+        """Agent → the highest seq this node's sockets wrote to that agent."""
+        return {agent: max(s.last_seq for s in group) for agent, group in self._by_agent.items()}
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every socket (graceful shutdown: clients reconnect elsewhere or later)."""
