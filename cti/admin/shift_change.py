@@ -10,6 +10,9 @@ working, whatever the groups say, until their group's next boundary.
 Midnight (China time) is a boundary too, and so is the start: the seated agents whose last
 day is over (guest experts past their end date) leave their queues
 (`AdminService.end_accounts`).
+
+With several nodes every node keeps the time, and only the acting one (`acting()`, the
+cluster lease) applies a boundary, so the requeues are sent once.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ async def run_shift_changes(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     max_sleep_s: float = 60.0,
+    acting: Callable[[], bool] = lambda: True,
 ) -> None:
     """Apply the groups that start or stop working at every shift boundary, and end the
     accounts whose last day is over at start and every midnight, forever."""
     applied = clock()
-    await admin.end_accounts(applied)
+    if acting():
+        await admin.end_accounts(applied)
     while True:
         now = max(clock(), applied)
         boundary = min(next_change(admin.current.config.shifts, now), next_midnight(now))
@@ -46,6 +51,9 @@ async def run_shift_changes(
         await sleep(max(left, 0.0))
         # A clock a little behind the boundary still means the boundary's shifts.
         applied = max(clock(), boundary)
+        if not acting():
+            log.info("shift boundary %s: applied by the acting node", boundary.isoformat())
+            continue
         log.info("shift boundary %s", boundary.isoformat())
         await admin.shift_change(applied, before=boundary - timedelta(seconds=1))
         await admin.end_accounts(applied)

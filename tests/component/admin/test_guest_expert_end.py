@@ -15,6 +15,7 @@ import pytest
 
 from cti.admin import AdminService, MemoryVersionStore, run_shift_changes
 from cti.bus import InProcessBus
+from cti.cluster import ClusterDuty, LocalLease
 from cti.db import create_engine, upgrade
 from cti.settings import Settings
 from cti.sim import CallerSpec
@@ -115,6 +116,16 @@ async def test_at_midnight_after_the_last_day_the_guest_expert_leaves_every_queu
     assert plan.requeues == [] and duty.seats["law1"].queues == ()
 
 
+async def test_a_node_that_does_not_act_leaves_the_midnight_to_the_acting_one() -> None:
+    start = datetime(2026, 3, 31, 23, 58, tzinfo=CHINA)
+    clock = FakeClock(start, stop_after=start + timedelta(minutes=5))
+    duty = FakeDuty({"law1": SeatDuty("seat40", "law1", ZH)})
+    service = await _service(_accounts(), duty, clock)
+    with pytest.raises(asyncio.CancelledError):
+        await run_shift_changes(service, clock=clock, sleep=clock.sleep, acting=lambda: False)
+    assert duty.requeued == []
+
+
 async def test_a_server_started_after_the_end_date_takes_the_seat_out_at_once() -> None:
     start = datetime(2026, 4, 2, 9, 0, tzinfo=CHINA)
     clock = FakeClock(start, stop_after=start)
@@ -137,7 +148,7 @@ async def test_the_end_reaches_the_simulator_after_the_call_in_progress() -> Non
         def clock() -> datetime:
             return base
 
-        service = await _service(_accounts(), r.duty, clock)
+        service = await _service(_accounts(), ClusterDuty(r.duty, LocalLease()), clock)
         runner = asyncio.create_task(run_shift_changes(service, clock=clock))
         try:
             await eventually(lambda: r.sent.last("law1", "duty")["queues"] == [])
