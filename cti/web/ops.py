@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cti.web.keys import AMI, BUS, HUB, METRICS, SEATS, SETTINGS
+from cti.web.keys import AMI, BUS, HUB, LEASE, METRICS, SEATS, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -26,13 +26,16 @@ async def health(request: web.Request) -> web.Response:
     bus_problem = await app[BUS].problem()
     if bus_problem:
         reasons.append(bus_problem)
-    body = {
+    body: dict[str, object] = {
         "status": "unavailable" if reasons else "ok",
         "reasons": reasons,
         "node": app[SETTINGS].node_id,
         "agent_sockets": app[HUB].count(),
         "seats_occupied": len(app[SEATS].occupied()),
     }
+    if LEASE in app:
+        body["acting"] = app[LEASE].held
+        body["acting_node"] = app[LEASE].holder
     return web.json_response(body, status=503 if reasons else 200)
 
 
