@@ -31,7 +31,7 @@ from cti.ami import AMIClient
 from cti.bus import make_bus
 from cti.callbacks import CallbackService, CallbackStore
 from cti.callbacks.http import CALLBACKS, seat_of
-from cti.cluster import LocalLease, RedisLease
+from cti.cluster import ClusterDuty, LocalLease, NoActingNode, RedisLease
 from cti.cluster.ivr import IvrShare
 from cti.db import create_engine, sqlite_path, upgrade
 from cti.state import CallLog, CallLogSpool, CallTracker, StateService
@@ -282,13 +282,18 @@ async def callbacks(app: web.Application) -> AsyncIterator[None]:
         await _stop(task)
 
 
-def _hold_for_callback(app: web.Application, agent: str, on: bool) -> None:
+async def _hold_for_callback(app: web.Application, agent: str, on: bool) -> None:
     if DUTY not in app:
         return
-    if on:
-        app[DUTY].hold(agent, "callback")
-    else:
-        app[DUTY].release(agent, "callback")
+    try:
+        if on:
+            await app[DUTY].hold(agent, "callback")
+        else:
+            await app[DUTY].release(agent, "callback")
+    except NoActingNode:
+        # A failover meanwhile: the callback goes on; the queue may ring the seat (Asterisk
+        # rings a busy seat's phone no more than it rings any busy member).
+        log.warning("callback hold %s not applied: agent=%s (no acting node)", on, agent)
 
 
 async def pbx(app: web.Application) -> AsyncIterator[None]:
@@ -297,20 +302,20 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
     ami = AMIClient(settings.ami)
     duty = _duty_service(app, ami)
     seats = app[SEATS]
-    if settings.redis_url:
-        # Several nodes: each drives the seats logged in through it, and the saved duties
-        # are every node's; restoring them all here would let two nodes drive one seat
-        # with different pauses. One AMI owner for the cluster is issue 15's to build.
-        log.info("duty: not restored on a Redis-shared node (each node drives its logins)")
-    else:
-        for restored in await duty.restore():
+    # The acting node (the lease holder) drives the duty and restores it; the others
+    # forward their agents' commands to it and read a mirror of the saved duties.
+    cluster_duty = _cluster_duty(app, duty)
+    restored = await cluster_duty.start()
+    if not settings.redis_url:
+        for seated in restored:
             # A restart of this server keeps who sits where: pops reach them before they
             # log in again (their old page is asked to, its token died with the process).
-            if seats.agent_at(restored.seat) is None:
-                await seats.claim(restored.agent, restored.seat)
+            if seats.agent_at(seated.seat) is None:
+                await seats.claim(seated.agent, seated.seat)
     app[AMI] = ami
-    app[DUTY] = duty
+    app[DUTY] = cluster_duty
     runner = _owned(duty.run(), "duty")
+    cluster_runner = _owned(cluster_duty.run(), "cluster-duty")
     state = app[STATE]
     # The state service first: a call's pop is never behind its after-call-work pause.
     ami.subscribe(state.on_event)
@@ -330,8 +335,10 @@ async def pbx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await ami.stop()
+        await _stop(cluster_runner)
         await duty.drained(timeout_s=5.0)  # the last pause or logout is saved, not lost
         await _stop(runner)
+        await cluster_duty.close()
 
 
 async def admin(app: web.Application) -> AsyncIterator[None]:
@@ -360,6 +367,7 @@ async def shift_change(app: web.Application) -> AsyncIterator[None]:
 def _duty_service(app: web.Application, ami: AMIClient) -> MembershipService:
     members = app[SETTINGS].members
     seats = app[SEATS]
+    lease = app[LEASE]
     return MembershipService(
         ami,
         app[BUS],
@@ -367,6 +375,22 @@ def _duty_service(app: web.Application, ami: AMIClient) -> MembershipService:
         interfaces=MemberInterfaces(members.interface, members.state_interface),
         acw_timeout_s=members.acw_timeout_s,
         retry_s=members.retry_s,
-        # With several nodes, a seat logged in through another node is that node's to drive.
+        # A seat someone sits at is never removed, even without a duty yet (a login while
+        # no node acted, seated by the next takeover).
         keep_seat=lambda seat: seats.agent_at(seat) is not None,
+        acting=lambda: lease.held,
+    )
+
+
+def _cluster_duty(app: web.Application, service: MembershipService) -> ClusterDuty:
+    settings = app[SETTINGS]
+    if not settings.redis_url:
+        return ClusterDuty(service, app[LEASE])
+    return ClusterDuty.from_url(
+        settings.redis_url,
+        service,
+        app[LEASE],
+        prefix=settings.redis_prefix,
+        seats=app[SEATS],
+        profile_of=app[ACCOUNTS].get,
     )

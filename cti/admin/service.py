@@ -54,11 +54,12 @@ class UnknownVersion(LookupError):
 
 
 class Duty(Protocol):
-    """The duty service as change-sets use it (`queues.MembershipService`)."""
+    """The duty service as change-sets use it (`cti.cluster.ClusterDuty`: the acting node
+    carries a requeue out, whichever node asks)."""
 
     def duties(self) -> list[SeatDuty]: ...
 
-    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None: ...
+    async def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None: ...
 
 
 class Profiles(Protocol):
@@ -282,7 +283,7 @@ class AdminService:
             results = [ActionOutcome(action=s.action, ok=s.ok, message=s.message) for s in steps]
             for requeue in plan.requeues:
                 wanted = [Wanted(q, int(p)) for q, p in (i.split(":") for i in requeue.after)]
-                done = self._duty.requeue(requeue.agent, wanted) if self._duty else None
+                done = await self._duty.requeue(requeue.agent, wanted) if self._duty else None
                 results.append(
                     ActionOutcome(
                         action=f"requeue {requeue.agent}",
@@ -338,7 +339,7 @@ class AdminService:
             log.info("login off shift: agent=%s takes calls until a boundary", profile.id)
         duty = next((d for d in self._duty.duties() if d.agent == profile.id), None)
         if duty is not None and duty.queues != wanted:
-            self._duty.requeue(profile.id, wanted)
+            await self._duty.requeue(profile.id, wanted)
 
     async def end_accounts(self, moment: datetime) -> list[str]:
         """Take every seated agent whose last day is over at `moment` (a guest expert past
@@ -353,7 +354,7 @@ class AdminService:
                     continue
                 profile = await self._profiles.get(duty.agent)
                 if profile is not None and profile.ended(moment):
-                    self._duty.requeue(duty.agent, ())
+                    await self._duty.requeue(duty.agent, ())
                     ended.append(duty.agent)
         for agent in ended:
             log.info("account ended: agent=%s out of every queue", agent)
@@ -375,7 +376,7 @@ class AdminService:
             requeues = [r for r in await self._requeues(config, moment) if r.agent in flipped]
             for requeue in requeues:
                 wanted = [Wanted(q, int(p)) for q, p in (i.split(":") for i in requeue.after)]
-                self._duty.requeue(requeue.agent, wanted)
+                await self._duty.requeue(requeue.agent, wanted)
         if requeues:
             log.info(
                 "shift change at %s: %s",

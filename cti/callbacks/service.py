@@ -100,6 +100,10 @@ SeatOf = Callable[[str], Seat | None]
 Job = Callable[[], Awaitable[None]]
 
 
+async def _no_hold(agent: str, on: bool) -> None:
+    """No duty service: nothing to hold."""
+
+
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -115,7 +119,7 @@ class CallbackService:
         *,
         locator: Locator | None = None,
         seat_of: SeatOf = lambda agent: None,
-        hold: Callable[[str, bool], None] = lambda agent, on: None,
+        hold: Callable[[str, bool], Awaitable[None]] | None = None,
         region: str = "CN",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -124,7 +128,7 @@ class CallbackService:
         self.settings = settings
         self._locator = locator
         self._seat_of = seat_of
-        self._hold = hold  # the seat out of the queues' ring list while a callback is on
+        self._hold = hold or _no_hold  # the seat out of the ring list while a callback is on
         self._region = region
         self._clock = clock
         self._watch = AttemptWatch()
@@ -305,18 +309,18 @@ class CallbackService:
         )
         # The queue must not ring the seat while Asterisk rings it for the callback, nor
         # while the agent talks and records the outcome: held until `record`.
-        self._hold(agent, True)
+        await self._hold(agent, True)
         try:
             await self._ami.send("Originate", fields, idempotent=False)
         except (AMIConnectionLost, AMITimeout) as exc:
             await self._finish(attempt_id, "lost", str(exc)[:200])
-            self._hold(agent, False)
+            await self._hold(agent, False)
             raise PlacementFailed(
                 "the telephone system link failed; the call may or may not have been placed"
             ) from None
         except AMIError as exc:
             await self._finish(attempt_id, "failed", (exc.message or str(exc))[:200])
-            self._hold(agent, False)
+            await self._hold(agent, False)
             raise PlacementFailed(f"Asterisk refused the call: {exc}") from None
         return await self.get(callback_id)
 
@@ -331,7 +335,7 @@ class CallbackService:
             raise CannotPlace("a callback is being placed")
         done = outcome in CLOSING_OUTCOMES
         await self.store.close(callback_id, agent, outcome, note, _utc(self._clock()), done=done)
-        self._hold(agent, False)  # the callback's work is done: the seat takes calls again
+        await self._hold(agent, False)  # the callback's work is done: the seat takes calls again
         log.info("callback outcome: callback=%s agent=%s outcome=%s", callback_id, agent, outcome)
         self._bump()
         return await self.get(callback_id)

@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 
 from cti import stop_task
 from cti.bus import Bus, HistoryLost, Message, SlowSubscriber
+from cti.cluster import NoActingNode
 from cti.state import CallLog
 from cti.web.degraded import DEGRADED
 from cti.web.degraded import message as degraded_message
@@ -118,7 +119,8 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             name=f"ws-expiry-{session.agent}",
         )
         if DUTY in app:  # the page shows the agent's state and queues from the start
-            app[DUTY].announce(session.agent)
+            with contextlib.suppress(NoActingNode):  # a failover: the next change shows it
+                await app[DUTY].announce(session.agent)
         try:
             await _read_until_closed(ws)
         finally:

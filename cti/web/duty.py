@@ -1,6 +1,7 @@
 """`/api/agent/*`: an agent's duty (ready, paused with a reason, after-call work).
 
-The routes only translate HTTP; the rules live in `queues.MembershipService`.
+The routes only translate HTTP; the rules live in `queues.MembershipService`, reached through
+`cti.cluster.ClusterDuty` (carried out by the acting node, whichever node this is).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import logging
 
 from aiohttp import web
 
+from cti.cluster import ClusterDuty
 from cti.web.errors import BadRequest, NotOnDuty
 from cti.web.keys import DUTY
 from cti.web.requests import json_object, session_of, text_field
-from queues import BadPauseReason, MembershipService
+from queues import BadPauseReason
 from queues import NotOnDuty as ServiceNotOnDuty
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ routes = web.RouteTableDef()
 SAVE_WAIT_S = 2.0
 
 
-def _service(request: web.Request) -> MembershipService:
+def _service(request: web.Request) -> ClusterDuty:
     if DUTY not in request.app:
         raise NotOnDuty("this server does not drive queue membership")
     return request.app[DUTY]
@@ -48,7 +50,7 @@ async def pause(request: web.Request) -> web.Response:
     reason = text_field(body, "reason", max_len=32)
     duties = _service(request)
     try:
-        duty = duties.pause(session.agent, reason)
+        duty = await duties.pause(session.agent, reason)
     except BadPauseReason as exc:
         raise BadRequest(str(exc), field="reason") from None
     except ServiceNotOnDuty as exc:
@@ -66,7 +68,7 @@ async def ready(request: web.Request) -> web.Response:
         raise BadRequest("send the token in the Authorization header", field="token")
     duties = _service(request)
     try:
-        duty = duties.ready(session.agent)
+        duty = await duties.ready(session.agent)
     except ServiceNotOnDuty as exc:
         raise NotOnDuty(str(exc)) from None
     await duties.drained(timeout_s=SAVE_WAIT_S)

@@ -11,6 +11,8 @@ from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from cti import cluster
+
 log = logging.getLogger(__name__)
 
 
@@ -102,6 +104,14 @@ class StoreUnavailable(_RetryLater):
     error_id = "store_unavailable"
 
 
+class NoActingNode(_RetryLater):
+    """No CTI node drives the agents' duty now (a failover, about 3 s): retry after
+    `Retry-After`; nothing of the request was carried out."""
+
+    status = 503
+    error_id = "no_acting_node"
+
+
 class TooManyAttempts(_RetryLater):
     """Too many failed logins for this agent or from this address: wait `Retry-After`."""
 
@@ -143,6 +153,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except APIError as exc:
         return web.json_response(exc.body(), status=exc.status, headers=exc.headers())
+    except cluster.NoActingNode as exc:
+        log.warning("no acting node on %s %s: %s", request.method, request.path, exc)
+        failover = NoActingNode(str(exc), exc.retry_after_s)
+        return web.json_response(
+            failover.body(), status=failover.status, headers=failover.headers()
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

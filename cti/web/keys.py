@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cti.ami import AMIClient
 from cti.bus import Bus
-from cti.cluster import Lease
+from cti.cluster import ClusterDuty, Lease
 from cti.settings import Settings
 from cti.state import StateService
 from cti.web.metrics import WebMetrics
@@ -20,7 +20,6 @@ from cti.web.throttle import LoginGuard
 from cti.web.tickets import TicketBook
 from ivr import IvrServer
 from locator import Locator
-from queues import MembershipService
 from seats import AgentAccounts, SeatDirectory
 
 
@@ -51,7 +50,7 @@ METRICS = web.AppKey("metrics", WebMetrics)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)  # failed logins, waiting password checks
 LOCATOR = web.AppKey("locator", Locator)  # set only when the app owns its services
 AMI = web.AppKey("ami", AMIClient)  # set when the app owns its AMI client (or a test gives one)
-DUTY = web.AppKey("duty", MembershipService)  # queue membership, pauses, after-call work
+DUTY = web.AppKey("duty", ClusterDuty)  # queue membership, pauses, after-call work
 ENGINE = web.AppKey("engine", AsyncEngine)  # the database, when the app owns its services
 IVR = web.AppKey("ivr", IvrServer)  # the FastAGI language menu, when the app owns it
 LEASE = web.AppKey[Lease]("lease")  # whether this node acts for the cluster (always, alone)

@@ -68,7 +68,7 @@ async def login(request: web.Request) -> web.Response:
             store="redis",
         ) from None
     if DUTY in app:  # the seat joins the agent's queues (after any call it is on)
-        app[DUTY].login(profile.id, seat, profile.skills)
+        await app[DUTY].login(profile.id, seat, profile.skills)
         if ADMIN in app:  # an administrator's override, or the duty queue of a duty officer
             await app[ADMIN].on_login(profile)
     last_seq = await app[BUS].head(profile.id)
@@ -106,6 +106,6 @@ async def logout(request: web.Request) -> web.Response:
     app = request.app
     await app[SESSIONS].logout(session.token)  # its sockets close through on_ended
     if await app[SEATS].release(session.agent, session.seat) and DUTY in app:
-        app[DUTY].logout(session.agent)
+        await app[DUTY].logout(session.agent)
     log.info("logout: agent=%s seat=%s", session.agent, session.seat)
     return web.json_response({"ok": True})

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from cti.cluster import NoActingNode
 from cti.state import MAX_CALLER_OTHER, save_caller
 from cti.web.errors import BadRequest, ServiceUnavailable, UnknownCall, WrapupRejected
 from cti.web.keys import DUTY, ENGINE, METRICS, WRAPUPS
@@ -57,6 +58,10 @@ async def save_wrapup(request: web.Request) -> web.Response:
             ) from None
     request.app[METRICS].wrapups.labels(outcome).inc()
     if DUTY in request.app:  # the form is done: after-call work for this call ends
-        request.app[DUTY].wrapup_saved(session.agent, call_id)
+        try:
+            await request.app[DUTY].wrapup_saved(session.agent, call_id)
+        except NoActingNode:
+            # The wrap-up is saved; after-call work ends at its own deadline instead.
+            log.warning("wrap-up saved, after-call work not ended now: agent=%s", session.agent)
     log.info("wrap-up saved: call=%s agent=%s outcome=%s", call_id, session.agent, outcome)
     return web.json_response({"ok": True, "call_id": call_id, "outcome": outcome})

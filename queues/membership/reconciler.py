@@ -88,8 +88,9 @@ class Reconciler:
         self._dirty.set()
 
     def refresh(self) -> None:
-        """Plan the next pass from a fresh `QueueStatus` (a node that just started acting)."""
-        self._refresh = True
+        """Plan the next pass from a fresh `QueueStatus` (a node that just started acting);
+        while the link is down, the resync that follows the reconnect is that snapshot."""
+        self._refresh = self._ami.connected
         self.wake()
 
     def member(self, queue: str, seat: str) -> Member | None:

@@ -328,6 +328,7 @@ class MembershipService:
         self.reconciler.on_resynced(resync)
         if not self.in_charge():
             return
+        self._settle_calls()  # a takeover's snapshot, when the link was down at the time
         for duty in list(self._duties.values()):
             if duty.calls and not any(m.in_call for m in self.reconciler.actual.of_seat(duty.seat)):
                 self._call_ended(replace(duty, calls=duty.calls[-1:]), duty.calls[-1])

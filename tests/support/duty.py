@@ -10,7 +10,7 @@ from queues.membership.models import SeatDuty, Wanted
 
 @dataclass
 class FakeDuty:
-    """`duties()` and `requeue()` of `queues.MembershipService`, keeping every requeue."""
+    """`duties()` and `requeue()` of `cti.cluster.ClusterDuty`, keeping every requeue."""
 
     seats: dict[str, SeatDuty] = field(default_factory=dict)
     requeued: list[tuple[str, tuple[Wanted, ...]]] = field(default_factory=list)
@@ -18,7 +18,7 @@ class FakeDuty:
     def duties(self) -> list[SeatDuty]:
         return list(self.seats.values())
 
-    def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
+    async def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
         duty = self.seats.get(agent)
         if duty is None:
             return None

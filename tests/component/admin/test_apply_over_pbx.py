@@ -15,6 +15,7 @@ from cti import stop_task
 from cti.admin import AdminService, MemoryVersionStore
 from cti.ami import AMIClient, ReplayPeer
 from cti.ami.trace import shared_dir
+from cti.cluster import ClusterDuty, LocalLease
 from cti.conf.model import AgentOverride, HotlineConfig, QueueSkill
 from cti.settings import AMISettings, AsteriskConfSettings, Settings
 from cti.sim import PbxConfig, SimConfig, SimThread
@@ -96,7 +97,7 @@ async def linked(
     service = AdminService(
         settings,
         _accounts(),
-        duty=duty if with_duty else None,
+        duty=ClusterDuty(duty, LocalLease()) if with_duty else None,
         sender=ami,
         store=MemoryVersionStore(),
     )

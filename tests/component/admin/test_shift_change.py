@@ -15,6 +15,7 @@ import pytest
 
 from cti.admin import AdminService, MemoryVersionStore, run_shift_changes
 from cti.admin.models import VersionSummary
+from cti.cluster import ClusterDuty, LocalLease
 from cti.conf.model import HotlineConfig
 from cti.settings import Settings
 from cti.sim import CallerSpec
@@ -154,7 +155,8 @@ async def test_the_boundary_reaches_the_simulator_and_a_seat_on_a_call_leaves_af
         def clock() -> datetime:
             return base
 
-        service = await _service(_plan(["a07"], ["a09"]), r.duty, clock)
+        duty = ClusterDuty(r.duty, LocalLease())
+        service = await _service(_plan(["a07"], ["a09"]), duty, clock)
         runner = asyncio.create_task(run_shift_changes(service, clock=clock))
         try:
             # 08:00: a09's night is over but the call goes on: still a member; the page
