@@ -22,12 +22,22 @@ class OneLineFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         """The formatted line, with the message escaped."""
-        record.message = record.message.translate(_ESCAPES)
+        # isprintable() is False for every character translate() would change (and for
+        # some it would not): the common message, all printable, skips the per-char map.
+        if not record.message.isprintable():
+            record.message = record.message.translate(_ESCAPES)
         return super().formatMessage(record)
 
 
 def setup(level: int = logging.INFO) -> None:
     """Log to stderr in `FORMAT`, one line per record (`cti serve`, `cti demo`)."""
+    # A record is made on the event loop, ahead of the frames waiting to go out (a pop is
+    # logged between its publish and its write): skip what FORMAT never shows (the caller's
+    # frame, thread and process), as the logging HOWTO's "Optimization" section says.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler])

@@ -122,6 +122,8 @@ class StateService:
         """Handle one AMI event (subscribe this to the AMI client)."""
         async with self._in_order:
             await self._carry_out(self.tracker.handle(event, self._clock()))
+            if event.name == "QueueCallerJoin":
+                self._look_up_caller(event.get("Uniqueid"))
 
     async def tick(self) -> None:
         """End what waited too long for an event that did not come (see `CallTracker.tick`)."""
@@ -171,23 +173,35 @@ class StateService:
                     getattr(item, "agent_id", "*"),
                 )
 
-    def _context(self, due: PopDue) -> _CallContext:
-        context = self._contexts.get(due.call_id)
+    def _look_up_caller(self, uniqueid: str | None) -> None:
+        # The caller is known from the moment they join the queue, before any phone rings:
+        # the lookup (up to ~0.2 ms for a number that needs the numbering-plan check) is done
+        # then, so the pop of the ring does not wait for it.
+        call = self.tracker.calls.get(uniqueid or "")
+        if call is not None and self._locator is not None:
+            self._context(call.call_id, call.caller_number)
+
+    def _context(self, call_id: str, caller_number: str | None) -> _CallContext:
+        context = self._contexts.get(call_id)
         if context is None:
             match = None
             if self._locator is not None:
-                match = self._locator.lookup(due.caller_number)
+                match = self._locator.lookup(caller_number)
             ids = tuple(r.id for r in match.residents) if match is not None else ()
-            learnt = self._ivr.learnt(due.call_id) if self._ivr is not None else None
-            context = self._contexts[due.call_id] = _CallContext(match, ids, ivr=learnt)
+            context = self._contexts[call_id] = _CallContext(match, ids)
+        if context.ivr is None and self._ivr is not None:
+            context.ivr = self._ivr.learnt(call_id)
         return context
 
     async def _pop(self, due: PopDue) -> None:
-        context = self._context(due)
+        context = self._context(due.call_id, due.caller_number)
         message = pop_message(due, context.match, context.ivr)
         if not await self._bus.publish(due.agent_id, message, once=due.key or None):
             return  # another node saw the same ring first: its pop went out, and its audit
-        log.info(
+        # Logged once the loop has run what the publish woke (the agent's socket writing the
+        # pop): a log line costs tens of µs, which the agent should not wait for.
+        asyncio.get_running_loop().call_soon(
+            log.info,
             "pop: call=%s agent=%s queue=%s residents=%d",
             due.call_id,
             due.agent_id,

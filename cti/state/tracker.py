@@ -224,15 +224,17 @@ class CallTracker:
         return [self._waiting(call.queue)]
 
     def _on_agent_called(self, event: Event, now: float) -> list[Outgoing]:
-        if "Uniqueid" not in event or "DestUniqueid" not in event:
+        # On the pop's path: each header lookup scans the event's ~40 headers, so each is
+        # done once (MemberName only when the Interface names no seat).
+        uniqueid, leg = event.get("Uniqueid"), event.get("DestUniqueid")
+        if uniqueid is None or leg is None:
             return []
-        call = self._call_from(event, now)
-        leg = event["DestUniqueid"]
+        call = self._calls.get(uniqueid) or self._call_from(event, now)
         if call.answered_by is not None or leg in call.rings:
             # An AgentCalled repeated, or for a call an agent already answered: the agent has
             # (or had) its pop; a second one would pop an answered call.
             return []
-        seat = member_seat(event.get("Interface"), event.get("MemberName"))
+        seat = member_seat(event.get("Interface")) or member_seat(event.get("MemberName"))
         if seat is None:
             return []
         # Rung again: a cancelled ring was not the caller's fate.

@@ -193,3 +193,33 @@ async def test_supervisors_see_members_and_queue_counts(
     queue_counts = [m["waiting"] for m in seen if m["type"] == "queue"]
     assert queue_counts[:1] == [1] and queue_counts[-1] == 0
     assert {m["seat"] for m in seen if m["type"] == "member"} == {"seat31"}
+
+
+async def test_the_caller_is_looked_up_once_on_joining_the_queue_before_any_ring(
+    service: tuple[StateService, SeatDirectory],
+    bus: Bus,
+    locator: Locator,
+    traces_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The lookup is done when the caller joins, so the ring's pop does not wait for it; the
+    # pop and the call log still carry what it found.
+    state, seats = service
+    looked_up_on: list[str] = []
+    handling = [""]
+    real_lookup = locator.lookup
+
+    def lookup(raw: str | None) -> object:
+        looked_up_on.append(handling[0])
+        return real_lookup(raw)
+
+    monkeypatch.setattr(locator, "lookup", lookup)
+    for event in recording_events(traces_dir / "03-call-answered.ami"):
+        handling[0] = event.name
+        await state.on_event(event)
+    await state.flush()
+    assert looked_up_on == ["QueueCallerJoin"]
+    agent = seats.agent_at("seat07")
+    assert agent is not None
+    pop = next(m for m in await bus.since(agent, 0) if m["type"] == "pop")
+    assert [r["id"] for r in pop["residents"]] == ["LS0001", "LS0002"]
