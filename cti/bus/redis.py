@@ -4,6 +4,12 @@ channel per bus that carries each message live to every node.
 `publish` runs one Lua script: INCR the agent's seq, XADD the message to the agent's stream
 with the seq as its id (trimmed to MAXLEN), PUBLISH it. Atomic, so seq order, stream order
 and live order agree whichever node publishes.
+
+The publishing node hands the message to its own subscribers as soon as the script returns
+its seq (one round trip for a pop, not a round trip and then a pub/sub hop back); the live
+feed carries the publishing node's id, and a node skips its own messages there. Readers
+take messages by seq: one that arrives ahead of a lower seq (another node's, still on the
+wire) makes the reader fill the gap from the stream, as after a pub/sub reconnect.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +60,7 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], seq .. '-0', 'm', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', KEYS[3], ARGV[3] .. '\\n' .. seq .. '\\n' .. ARGV[1])
+redis.call('PUBLISH', KEYS[3], ARGV[7] .. '\\n' .. ARGV[3] .. '\\n' .. seq .. '\\n' .. ARGV[1])
 return seq
 """
 
@@ -89,6 +96,9 @@ class RedisBus:
         self._local = _Local()
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        # This bus's mark on the live feed: what it published, its subscribers already have.
+        self._node = uuid.uuid4().hex[:16]
+        self._node_mark = self._node.encode()
 
     @classmethod
     def from_url(
@@ -137,6 +147,7 @@ class RedisBus:
             HISTORY_TTL_MS,
             once or "",
             ONCE_TTL_MS,
+            self._node,
         ]
         try:
             seq = int(await self._script(keys=keys, args=args))
@@ -145,6 +156,10 @@ class RedisBus:
             raise
         if seq:
             message["seq"] = seq
+            subs = self._local.subscribers.get(agent_id)
+            if subs:
+                for sub in subs:
+                    sub.offer(message)
         return seq
 
     def _deliver_degraded(self, agent_id: str, message: Message) -> None:
@@ -209,10 +224,7 @@ class RedisBus:
                     item = await pubsub.get_message(timeout=None)
                     if item is None:
                         continue
-                    data = item["data"]
-                    text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
-                    agent_id, seq_text, payload = text.split("\n", 2)
-                    self._deliver(agent_id, int(seq_text), payload)
+                    self._on_live(item["data"])
             except (aioredis.RedisError, OSError) as exc:
                 log.warning(
                     "redis bus: live feed lost (%s); again in %.1f s", type(exc).__name__, backoff
@@ -230,12 +242,22 @@ class RedisBus:
             for sub in subs:
                 sub.offer(_CATCH_UP)
 
-    def _deliver(self, agent_id: str, seq: int, payload: str) -> None:
-        subs = self._local.subscribers.get(agent_id)
-        if not subs:
+    def _on_live(self, data: bytes | str) -> None:
+        # Only what a local reader waits for is decoded; this node's own messages were
+        # delivered when published.
+        raw = data if isinstance(data, bytes) else data.encode()
+        try:
+            node, agent, seq_text, payload = raw.split(b"\n", 3)
+            if node == self._node_mark:
+                return
+            subs = self._local.subscribers.get(agent.decode())
+            if not subs:
+                return
+            message: Message = json.loads(payload)
+            message["seq"] = int(seq_text)
+        except ValueError:  # not ours (another version, a stray PUBLISH): nobody to give it
+            log.warning("redis bus: unreadable live message skipped (%d bytes)", len(raw))
             return
-        message: Message = json.loads(payload)
-        message["seq"] = seq
         for sub in subs:
             sub.offer(message)
 

@@ -70,3 +70,60 @@ async def test_an_agents_history_expires_a_day_after_the_last_message() -> None:
         await bus.close()
         await admin.aclose()
         await delete_keys(prefix)
+
+
+async def test_the_publishing_node_hands_its_message_to_its_readers_without_the_live_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Node A's live feed delivers nothing (as if slow): its reader still gets A's own message
+    # as soon as A publishes it, and B's earlier one, filled in from the stream in seq order.
+    prefix = f"test:{uuid.uuid4().hex}:"
+    node_a = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
+    node_b = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
+    monkeypatch.setattr(node_a, "_on_live", lambda data: None)
+    got: list[tuple[int, str]] = []
+
+    async def read() -> None:
+        async for message in node_a.subscribe("a1", after=0):
+            got.append((message["seq"], message["type"]))
+
+    reading = asyncio.create_task(read())
+    try:
+        await eventually(lambda: "a1" in node_a._local.subscribers, what="the reader attached")
+        assert await node_b.publish("a1", {"type": "pop"}) == 1
+        assert await node_a.publish("a1", {"type": "retract"}) == 2
+        await eventually(lambda: len(got) >= 2, within_s=5, what="both messages")
+        assert got == [(1, "pop"), (2, "retract")]
+    finally:
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+        await node_a.close()
+        await node_b.close()
+        await delete_keys(prefix)
+
+
+async def test_an_unreadable_live_message_is_skipped_and_the_feed_goes_on() -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    reader_node = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
+    writer_node = RedisBus(aioredis.Redis.from_url(REDIS_URL), prefix=prefix)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    got: list[tuple[int, str]] = []
+
+    async def read() -> None:
+        async for message in reader_node.subscribe("a1"):
+            got.append((message["seq"], message["type"]))
+
+    reading = asyncio.create_task(read())
+    try:
+        await eventually(lambda: "a1" in reader_node._local.subscribers, what="reader attached")
+        for stray in (b"garbage", b"x\na1\nnot-a-seq\n{}", b"x\na1\n7\n{not json"):
+            await admin.publish(f"{prefix}live", stray)
+        await writer_node.publish("a1", {"type": "pop"})
+        await eventually(lambda: got == [(1, "pop")], within_s=5, what="the real message")
+    finally:
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+        await admin.aclose()
+        await reader_node.close()
+        await writer_node.close()
+        await delete_keys(prefix)
