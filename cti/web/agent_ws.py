@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
 
 from cti import stop_task
 from cti.bus import Bus, HistoryLost, Message, SlowSubscriber
@@ -233,6 +234,9 @@ async def _forward(
         socket.drop("bus_history_lost")  # the page reconnects and is told to reset
     except SlowSubscriber:
         socket.drop("bus_slow_subscriber")
+    except (RedisError, OSError) as exc:  # Redis went away mid-replay: the page retries
+        log.warning("agent feed lost Redis: agent=%s (%s)", socket.agent, type(exc).__name__)
+        socket.drop("bus_unreachable")
     except Exception:
         log.exception("agent feed failed: agent=%s", socket.agent)
         socket.drop("bus_error")

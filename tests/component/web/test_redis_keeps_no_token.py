@@ -32,7 +32,8 @@ async def _everything_under(client: aioredis.Redis, prefix: str) -> dict[str, tu
     found: dict[str, tuple[str, int]] = {}
     async for raw in client.scan_iter(match=f"{prefix}*"):
         key = raw.decode()
-        kind = (await client.type(key)).decode()
+        kind_raw: Any = await client.type(key)
+        kind = kind_raw.decode()
         if kind == "string":
             held: Any = await client.get(key)
         elif kind == "hash":
