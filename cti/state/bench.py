@@ -48,6 +48,7 @@ from cti.ami import AMIParser, Event, encode_greeting, server_bytes, shared_dir
 DEFAULT_TRACE = shared_dir() / "asterisk-traces/08-burst-60-calls.ami"
 DEFAULT_REGISTRY = shared_dir() / "registry/sample-residents.csv"
 PASSWORD = "bench-only"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 # --- the AMI peer (driver side) --------------------------------------------------------------
@@ -77,39 +78,54 @@ def burst_messages(trace: Path) -> list[tuple[bytes, str | None]]:
 
 
 class Peer:
-    """A TCP server that replays the burst to the first connection when told to."""
+    """A TCP server that replays the burst, when told to, to `readers` connections at once
+    (several CTI nodes reading the same PBX): each message goes to every reader before the
+    next, and an AgentCalled's moment is noted once it was handed to the kernel for all."""
 
-    def __init__(self, messages: list[tuple[bytes, str | None]], rate: float | None) -> None:
+    def __init__(
+        self, messages: list[tuple[bytes, str | None]], rate: float | None, readers: int = 1
+    ) -> None:
         self.messages = messages
         self.rate = rate  # messages per second; None: as fast as the socket takes them
+        self.readers = readers
+        self.writers: list[asyncio.StreamWriter] = []
         self.written: dict[str, int] = {}
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()  # every reader is connected
         self.go = asyncio.Event()
         self.done = asyncio.Event()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(encode_greeting())
         await writer.drain()
-        self.connected.set()
+        self.writers.append(writer)
+        if len(self.writers) >= self.readers:
+            self.connected.set()
         await self.go.wait()
+        if writer is self.writers[0]:
+            await self._replay()
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # hold the connection until the server goes
+        writer.close()
+
+    async def _replay(self) -> None:
         self.written.clear()
-        transport = writer.transport
+        writers = list(self.writers)
         start = time.monotonic()
         for i, (raw, called) in enumerate(self.messages):
             if self.rate is not None:
                 delay = start + i / self.rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            writer.write(raw)
+            for writer in writers:
+                writer.write(raw)
             if called is not None:
                 self.written[called] = time.monotonic_ns()
-            if transport.get_write_buffer_size() > 256 * 1024:
-                await writer.drain()
-        await writer.drain()
+            for writer in writers:
+                if writer.transport.get_write_buffer_size() > 256 * 1024:
+                    await writer.drain()
+        for writer in writers:
+            await writer.drain()
         self.done.set()
-        with contextlib.suppress(ConnectionError):
-            await reader.read()  # hold the connection until the server goes
-        writer.close()
 
 
 # --- the server process ----------------------------------------------------------------------
@@ -193,8 +209,14 @@ async def serve(
     call_log: bool = True,
     profile: Path | None = None,
     breakdown: bool = False,
+    node: tuple[int, str] | None = None,
 ) -> None:
-    """The server process: prints `http <port>` then runs until stdin closes."""
+    """The server process: prints `http <port>` then runs until stdin closes.
+
+    `node` = (index, Redis key prefix): one node of a cluster on the Redis bus — the seat
+    map shared through Redis (every node's tracker knows who sits where, so every node
+    builds each pop and publishes it `once` by its ring's key), node 0 the acting one.
+    """
     from aiohttp import web
 
     from cti.bus import Bus, InProcessBus, RedisBus
@@ -204,7 +226,7 @@ async def serve(
     from cti.state import CallLog, CallTracker, StateService
     from cti.web import WebServices, create_app
     from locator import Locator, parse_file, save_residents
-    from seats import SeatDirectory
+    from seats import RedisSeatDirectory, SeatDirectory
 
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
@@ -222,13 +244,26 @@ async def serve(
     await upgrade(engine)
     await save_residents(engine, parse_file(DEFAULT_REGISTRY, LocatorSettings()).records)
     locator = await Locator.open(engine, LocatorSettings())
-    bus: Bus
-    if bus_kind == "redis":
-        bus = RedisBus.from_url("redis://127.0.0.1:6379/0", prefix=f"bench:{os.getpid()}:")
+    prefix = node[1] if node is not None else f"bench:{os.getpid()}:"
+    bus: Bus = (
+        RedisBus.from_url(REDIS_URL, prefix=prefix) if bus_kind == "redis" else InProcessBus()
+    )
+    seats: SeatDirectory
+    if node is not None:
+        seats = shared_seats = RedisSeatDirectory.from_url(REDIS_URL, prefix=prefix)
+        await shared_seats.start()
     else:
-        bus = InProcessBus()
-    seats = SeatDirectory()
-    state = StateService(CallTracker(seats), bus, locator, CallLog(engine) if call_log else None)
+        seats = SeatDirectory()
+    state = StateService(
+        CallTracker(seats),
+        bus,
+        locator,
+        CallLog(engine) if call_log else None,
+        acting=lambda: node is None or node[0] == 0,
+    )
+    published: list[str] = []  # several nodes: the pops this node's publish put out
+    if node is not None:
+        _note_published(bus, published)
     services = WebServices(accounts=OpenAccounts(), bus=bus, wrapups=state, seats=seats)
     # 1,000 bench agents sit at seat01…seat1000: more seats than the hotline's 52
     app = create_app(Settings(seats=SeatsSettings(count=9999)), services)
@@ -253,6 +288,8 @@ async def serve(
             print("ok", flush=True)
         elif line == "stamps":
             print("stamps " + json.dumps(stamps), flush=True)
+        elif line == "published":
+            print("published " + json.dumps(published), flush=True)
     if profiler is not None and profile is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -265,8 +302,24 @@ async def serve(
     await runner.cleanup()
     await locator.close()
     await bus.close()
+    if isinstance(seats, RedisSeatDirectory):
+        await seats.close()
     await engine.dispose()
     tmp.cleanup()
+
+
+def _note_published(bus: Any, published: list[str]) -> None:
+    """Several nodes: note the call id of every pop this node's publish put out (a `once`
+    publish another node won returns 0)."""
+    publish = bus.publish
+
+    async def noting(agent_id: str, message: dict[str, Any], **kw: Any) -> int:
+        seq = int(await publish(agent_id, message, **kw))
+        if seq and message.get("type") == "pop":
+            published.append(message["call_id"])
+        return seq
+
+    bus.publish = noting
 
 
 def _stamp_stages(state: Any, bus: Any, stamps: dict[str, dict[str, int]]) -> Any:
@@ -330,9 +383,15 @@ def rss_mb(pid: int) -> float | None:
 
 
 async def _spawn(
-    peer_port: int, baseline: bool, bus_kind: str, breakdown: bool
+    peer_port: int,
+    baseline: bool,
+    bus_kind: str,
+    breakdown: bool,
+    node: tuple[int, str] | None = None,
 ) -> asyncio.subprocess.Process:
     args = ["-m", "cti.state.bench", "serve", "--peer-port", str(peer_port), "--bus", bus_kind]
+    if node is not None:
+        args += ["--node-index", str(node[0]), "--prefix", node[1]]
     if baseline:
         args.append("--baseline")
     elif breakdown:
@@ -379,6 +438,7 @@ async def _agent(
     ready: asyncio.Queue[str],
     all_in: asyncio.Event,
     expected: int,
+    frames: list[str] | None = None,
 ) -> None:
     resp = await session.post(
         f"{base}/api/login", json={"agent": agent, "password": PASSWORD, "seat": seat}
@@ -394,6 +454,8 @@ async def _agent(
             message = json.loads(frame.data)
             if message.get("type") == "pop":
                 received.setdefault(message["call_id"], at)
+                if frames is not None:
+                    frames.append(message["call_id"])
                 if len(received) >= expected:
                     all_in.set()
 
@@ -511,6 +573,102 @@ def _stages(
     return out
 
 
+@dataclass
+class NodesResult:
+    """`--nodes N`: every pop, the cross-node ones (the agent's node did not publish it:
+    it came over Redis from the node whose `once` publish won), and duplicates."""
+
+    all: Result
+    cross_ms: list[float]
+    same_ms: list[float]
+    frames: int  # pop frames received (one per AgentCalled when nothing is duplicated)
+
+
+async def run_nodes(agents: int, nodes: int, trace: Path, rate: float | None) -> NodesResult:
+    """One replay read by `nodes` CTI nodes (Redis bus, Redis seat map, one key prefix), the
+    agents split across them (agent n on node (n - 1) % nodes)."""
+    peer = Peer(burst_messages(trace), rate, readers=nodes)
+    expected = sum(1 for _, called in peer.messages if called)
+    server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
+    peer_port = server.sockets[0].getsockname()[1]
+    prefix = f"bench:{os.getpid()}:{time.monotonic_ns()}:"
+    procs = [await _spawn(peer_port, False, "redis", False, node=(i, prefix)) for i in range(nodes)]
+    received: dict[str, int] = {}
+    frames: list[str] = []
+    agent_of: dict[str, int] = {}  # call id -> node of the agent that got its pop
+    published: dict[str, int] = {}  # call id -> node whose publish put the pop out
+    tasks: list[asyncio.Task[None]] = []
+    rss: list[float] = []
+    try:
+        ports = [int((await _line(proc)).split()[1]) for proc in procs]
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            ready: asyncio.Queue[str] = asyncio.Queue()
+            all_in = asyncio.Event()
+            node_frames: list[list[str]] = [[] for _ in procs]
+            for n in range(1, agents + 1):
+                index = (n - 1) % nodes
+                base = f"http://127.0.0.1:{ports[index]}"
+                agent, seat = f"bench{n:04d}", f"seat{n:02d}"
+                got = node_frames[index]
+                client = _agent(session, base, agent, seat, received, ready, all_in, expected, got)
+                tasks.append(asyncio.create_task(client))
+            for _ in tasks:
+                await asyncio.wait_for(ready.get(), 60)
+            await asyncio.sleep(0.5)  # every node's seat map has every login
+            for proc in procs:
+                await _send(proc, "connect-ami")
+                await _line(proc)
+            await peer.connected.wait()
+            peer.go.set()
+            await peer.done.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_in.wait(), 10)
+            await asyncio.sleep(0.2)  # a duplicate would come now
+            for index, proc in enumerate(procs):
+                rss.append(rss_mb(proc.pid) or 0.0)
+                await _send(proc, "published")
+                for call_id in json.loads((await _line(proc)).split(" ", 1)[1]):
+                    published[call_id] = index
+            for index, got in enumerate(node_frames):
+                frames.extend(got)
+                agent_of.update({call_id: index for call_id in got})
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        server.close()
+        await _delete_keys(prefix)
+    latency = {
+        uid: (received[uid] - peer.written[uid]) / 1e6 for uid in peer.written if uid in received
+    }
+    cross = [ms for uid, ms in latency.items() if published.get(uid, -1) != agent_of.get(uid)]
+    same = [ms for uid, ms in latency.items() if published.get(uid, -1) == agent_of.get(uid)]
+    result = Result(list(latency.values()), len(received), expected, max(rss) if rss else None)
+    return NodesResult(result, cross, same, len(frames))
+
+
+async def _delete_keys(prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 def _pct(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
@@ -568,7 +726,42 @@ async def pooled(
     )
 
 
+async def amain_nodes(args: argparse.Namespace) -> int:
+    """`--nodes N`: the paced replay read by N nodes on Redis, agents split across them."""
+    rate = None if args.pace == "burst" else args.rate
+    print(
+        f"load average at start: {os.getloadavg()[0]:.1f}; {args.repeat} run(s) pooled each; "
+        f"{args.nodes} nodes on Redis, agents split across them"
+    )
+    failed = False
+    for agents in args.agents:
+        runs = [await run_nodes(agents, args.nodes, args.trace, rate) for _ in range(args.repeat)]
+        every = Result(
+            [x for r in runs for x in r.all.latencies_ms],
+            sum(r.all.pops for r in runs),
+            sum(r.all.expected for r in runs),
+            max(r.all.rss_mb or 0.0 for r in runs),
+        )
+        report(f"{agents} agents, all pops", every, None)
+        for label, values in (
+            ("cross-node", [x for r in runs for x in r.cross_ms]),
+            ("same node", [x for r in runs for x in r.same_ms]),
+        ):
+            if values:
+                report(
+                    f"{agents} agents, {label}",
+                    Result(values, len(values), len(values), None),
+                    None,
+                )
+        frames = sum(r.frames for r in runs)
+        print(f"    pop frames received {frames} for {every.expected} AgentCalled", flush=True)
+        failed |= every.pops != every.expected or frames != every.expected
+    return 1 if failed else 0
+
+
 async def amain(args: argparse.Namespace) -> int:
+    if args.nodes > 1:
+        return await amain_nodes(args)
     failed = False
     paces: list[tuple[str, float | None]] = []
     if args.pace in ("burst", "both"):
@@ -600,6 +793,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--no-call-log", action="store_true")
     srv.add_argument("--profile", type=Path, default=None)
     srv.add_argument("--breakdown", action="store_true")
+    srv.add_argument("--node-index", type=int, default=None)
+    srv.add_argument("--prefix", default=None)
     parser.add_argument("--agents", type=int, nargs="+", default=[52, 1000])
     parser.add_argument("--bus", choices=["memory", "redis"], default="memory")
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
@@ -608,6 +803,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2000.0, help="paced replay, messages/s")
     parser.add_argument("--pace", choices=["burst", "paced", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="N > 1: N nodes on the Redis bus read the same PBX, agents split across them",
+    )
     parser.add_argument(
         "--breakdown",
         action="store_true",
@@ -623,6 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 not args.no_call_log,
                 args.profile,
                 args.breakdown,
+                (args.node_index, args.prefix) if args.node_index is not None else None,
             )
         )
         return 0
