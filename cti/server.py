@@ -357,7 +357,10 @@ async def admin(app: web.Application) -> AsyncIterator[None]:
 
 async def shift_change(app: web.Application) -> AsyncIterator[None]:
     """At each shift boundary the on-duty agents' queues are applied (an owned task)."""
-    task = _restarting(lambda: run_shift_changes(app[ADMIN]), "shift-change")
+    lease = app[LEASE]  # every node keeps the time; the acting one applies the boundaries
+    task = _restarting(
+        lambda: run_shift_changes(app[ADMIN], acting=lambda: lease.held), "shift-change"
+    )
     try:
         yield
     finally:
