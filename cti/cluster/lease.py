@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 Watcher = Callable[[bool], None]
 
 # KEYS: lease, fence. ARGV: node, ttl ms. Returns the new token, or 0 when someone holds it.
+# The fence counter expires 30 days after the last takeover (every key of ours expires; no
+# holder of an old token is alive by then).
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local token = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 2592000000)
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. token, 'PX', ARGV[2])
 return token
 """
