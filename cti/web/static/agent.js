@@ -61,6 +61,9 @@
   // without the duty API never says). The server says `live` only once it has logged in to
   // Asterisk and resynced (cti.ami.LinkState), so "live" on the page is never early.
   let pbx = { status: "live", since: null, reason: null };
+  // Degraded mode: the server lost its shared store (Redis) and serves this page from what it
+  // holds (`degraded` messages, docs/protocol.md). `since` is when this page was told.
+  let degraded = { on: false, since: null };
 
   // ---- text helpers ------------------------------------------------------------------
 
@@ -261,6 +264,7 @@
     dutyError = null;
     pauseMenuOpen = false;
     pbx = { status: "live", since: null, reason: null };
+    degraded = { on: false, since: null };
   }
 
   // ---- the socket -------------------------------------------------------------------
@@ -333,6 +337,7 @@
     ws.onclose = (ev) => {
       if (socket !== ws) return;
       socket = null;
+      degraded = { on: false, since: null };   // the next socket is told again if still so
       if (ev.code === SESSION_ENDED) {
         const taken = /^seat taken(?: by (.+))?$/.exec(ev.reason || "");
         if (taken && taken[1]) endSession("seat_taken_by", { who: taken[1] });
@@ -375,6 +380,18 @@
   }
 
   function receive(msg) {
+    if (msg.type === "degraded") {
+      const on = msg.on === true;
+      if (on !== degraded.on) degraded = { on, since: on ? new Date() : null };
+      render();
+      return;
+    }
+    if (msg.degraded === true && msg.seq === undefined) {
+      // Sent by the server from its own state while Redis was down: show it, but it has no
+      // seq (it is in no stream) and must not move lastSeq.
+      if (apply(msg)) render();
+      return;
+    }
     const seq = Number(msg.seq);
     if (msg.type === "resynced" && msg.reason === "seq_ahead" && Number.isFinite(seq)) {
       // The server's stream is behind what we applied (it forgot it, e.g. Redis restarted
@@ -388,6 +405,11 @@
     }
     if (!Number.isFinite(seq) || seq <= lastSeq) return;   // duplicate or stale: ignore
     setLastSeq(seq);
+    if (apply(msg)) render();
+  }
+
+  // Apply one message to what the page shows; false when it changes nothing shown.
+  function apply(msg) {
     const call = msg.call_id !== undefined ? calls.get(msg.call_id) : undefined;
     switch (msg.type) {
       case "pop": {
@@ -444,9 +466,9 @@
         }
         break;
       default:
-        return;
+        return false;
     }
-    render();
+    return true;
   }
 
   function savedNotice(call) {
@@ -509,6 +531,7 @@
   function shownConn() {
     if (connState !== "live") return connState;
     if (pbx.status === "down") return "pbx_down";
+    if (degraded.on) return "degraded";
     return "live";
   }
 
@@ -522,9 +545,17 @@
     $("pbx-banner").hidden = !session || pbx.status !== "down";
     $("pbx-banner").title = pbx.reason || "";   // the server's words, for whoever fixes it
     renderPbxSince();
+    $("degraded-banner").hidden = !session || !degraded.on;
+    renderDegradedSince();
     // What the call view shows may be out of date; with the PBX down the red banner says so.
     $("stale").hidden = connState === "live";
     setText("stale", t("stale"));
+  }
+
+  function renderDegradedSince() {
+    setText("degraded-since", degraded.on && degraded.since
+      ? t("pbx_since", { t: hhmmss(degraded.since), d: duration((Date.now() - degraded.since) / 1000) })
+      : "");
   }
 
   function renderPbxSince() {
@@ -1321,6 +1352,7 @@
       if (call && !$("call-view").hidden) renderTimer(call);
       renderDutyTimes();
       renderPbxSince();
+      renderDegradedSince();
     }, 1000);
     render();
     if (session) connect();
