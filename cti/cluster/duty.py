@@ -256,6 +256,7 @@ class ClusterDuty:
                 pipe.expire(self._commands, int(2 * (self._wait_s + _ANSWER_MARGIN_S)) + 1)
                 await pipe.execute()
             got = await self._redis.blpop([reply], timeout=self._wait_s + _ANSWER_MARGIN_S)
+            _raise_if_cancelled()
         except (aioredis.RedisError, OSError) as exc:
             log.warning("duty: %s for %s not forwarded (redis: %s)", op, args[0], exc)
             raise NoActingNode("the cluster cannot be reached; retry") from None
@@ -322,9 +323,11 @@ class ClusterDuty:
     async def _serve(self) -> None:
         assert self._listener is not None
         while True:
+            _raise_if_cancelled()
             await self._serving.wait()
             try:
                 got = await self._listener.blpop([self._commands], timeout=0.5)
+                _raise_if_cancelled()
             except (aioredis.RedisError, OSError) as exc:
                 log.warning("duty: commands not read (redis: %s); again in 1 s", exc)
                 await asyncio.sleep(1.0)
@@ -402,6 +405,14 @@ class ClusterDuty:
             except Exception as exc:  # the database down: the mirror waits, reads stay
                 log.warning("duty: saved duties not reloaded (%s)", type(exc).__name__)
             await asyncio.sleep(self._mirror_every_s)
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py can swallow a cancel that lands in a blocking pop: honour it here, or the
+    task would go on (and a stopping server wait for it forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _wire(duty: SeatDuty) -> dict[str, Any]:
