@@ -119,17 +119,25 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             _close_when_ended(socket, app[SESSIONS], limits.session_check_s),
             name=f"ws-expiry-{session.agent}",
         )
-        if DUTY in app:  # the page shows the agent's state and queues from the start
-            with contextlib.suppress(NoActingNode):  # a failover: the next change shows it
-                await app[DUTY].announce(session.agent)
+        # The page shows the agent's state and queues from the start; on a node that does not
+        # act the duty is asked of the acting one, and during a failover that waits seconds:
+        # the socket's reads (and the client's pongs) never wait for it.
+        announce = asyncio.create_task(_announce(app, session.agent), name="ws-announce")
         try:
             await _read_until_closed(ws)
         finally:
+            await stop_task(announce)
             await stop_task(expiry)
             await stop_task(beat)
             await stop_task(pump)
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
+
+
+async def _announce(app: web.Application, agent: str) -> None:
+    if DUTY in app:
+        with contextlib.suppress(NoActingNode):  # a failover: the next change shows it
+            await app[DUTY].announce(agent)
 
 
 def _ahead_notice(agent: str, last_seq: int, head: int) -> Message:
