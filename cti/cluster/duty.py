@@ -48,6 +48,10 @@ _SAVE_WAIT_S: Final = 1.5
 # An answer may come this long after the request's deadline (carried out just before it).
 _ANSWER_MARGIN_S: Final = _SAVE_WAIT_S + 0.5
 _REPLY_TTL_S: Final = 30
+# An ending not carried out (no node acted) is tried again for this long, then logged.
+_OWED_FOR_S: Final = 300.0
+_OWED_RETRY_S: Final = 1.0
+_OWED_MAX: Final = 10_000
 _ERRORS: Final[Mapping[str, Callable[[str], Exception]]] = {
     "not_on_duty": NotOnDuty,
     "bad_pause_reason": BadPauseReason,
@@ -114,6 +118,9 @@ class ClusterDuty:
         self._clock = clock
         self._takeover = asyncio.Event()  # this node just gained the lease
         self._serving = asyncio.Event()  # in charge: commands are taken from the list
+        # Endings that must reach the acting node even across a failover (a logout, a
+        # wrap-up saved, a callback's hold released): retried until one node carries them.
+        self._owed: asyncio.Queue[tuple[str, tuple[str, ...], float]] = asyncio.Queue(_OWED_MAX)
         self.forwarded = 0  # commands this node sent to the acting node
         self.carried_out = 0  # commands from other nodes this node carried out
 
@@ -147,6 +154,7 @@ class ClusterDuty:
             if self._redis is not None:
                 group.create_task(self._serve(), name="duty-commands")
                 group.create_task(self._follow(), name="duty-mirror")
+                group.create_task(self._pay_owed(), name="duty-owed")
 
     async def close(self) -> None:
         """Release the Redis connections."""
@@ -189,10 +197,11 @@ class ClusterDuty:
         return self._mirrored(_duty(await self._forward("login", agent, seat, wire)), agent)
 
     async def logout(self, agent: str) -> None:
-        """`MembershipService.logout`, wherever the duty is driven."""
+        """`MembershipService.logout`, wherever the duty is driven; during a failover it is
+        carried out once a node acts again (never lost, never an error: the session ended)."""
         if self.acting:
             return self.service.logout(agent)
-        await self._forward("logout", agent)
+        await self._forward_or_owe("logout", agent)
         self.service.mirror([d for d in self.service.duties() if d.agent != agent])
 
     async def pause(self, agent: str, reason: str) -> SeatDuty:
@@ -217,13 +226,13 @@ class ClusterDuty:
         """`MembershipService.release`."""
         if self.acting:
             return self.service.release(agent, reason)
-        await self._forward("release", agent, reason)
+        await self._forward_or_owe("release", agent, reason)
 
     async def wrapup_saved(self, agent: str, call_id: str) -> None:
         """`MembershipService.wrapup_saved`."""
         if self.acting:
             return self.service.wrapup_saved(agent, call_id)
-        await self._forward("wrapup_saved", agent, call_id)
+        await self._forward_or_owe("wrapup_saved", agent, call_id)
 
     async def requeue(self, agent: str, queues: Iterable[Wanted]) -> SeatDuty | None:
         """`MembershipService.requeue` (an administrator's change, a shift change)."""
@@ -268,6 +277,40 @@ class ClusterDuty:
         if error is not None:
             raise _ERRORS.get(error, RuntimeError)(answer.get("message") or error)
         return answer.get("result")
+
+    async def _forward_or_owe(self, op: str, *args: str) -> None:
+        try:
+            await self._forward(op, *args)
+        except NoActingNode:
+            self._owe(op, args, self._clock() + _OWED_FOR_S)
+
+    def _owe(self, op: str, args: tuple[str, ...], until: float) -> None:
+        try:
+            self._owed.put_nowait((op, args, until))
+            log.warning("duty: %s for %s owed: carried out once a node acts", op, args[0])
+        except asyncio.QueueFull:
+            log.error("duty: %s for %s dropped (%d owed already)", op, args[0], _OWED_MAX)
+
+    async def _pay_owed(self) -> None:
+        """Carry out the owed endings, oldest first, once a node acts (this one or another)."""
+        while True:
+            op, args, until = await self._owed.get()
+            while not await self._try_owed(op, args):
+                if self._clock() >= until:
+                    log.error("duty: %s for %s given up after %.0f s", op, args[0], _OWED_FOR_S)
+                    break
+                await asyncio.sleep(_OWED_RETRY_S)
+
+    async def _try_owed(self, op: str, args: tuple[str, ...]) -> bool:
+        if self.acting:
+            getattr(self.service, op)(*args)
+        else:
+            try:
+                await self._forward(op, *args)
+            except NoActingNode:
+                return False
+        log.info("duty: owed %s for %s carried out", op, args[0])
+        return True
 
     def _mirrored(self, duty: SeatDuty, agent: str) -> SeatDuty:
         # The answer is fresher than the last reload: reads here show it at once.

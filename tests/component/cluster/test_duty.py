@@ -181,3 +181,22 @@ async def test_a_command_nobody_takes_fails_and_is_never_carried_out_late(
         ("QueueAdd", "q-en", "seat22"),
         ("QueueAdd", "q-zh", "seat07"),
     ]
+
+
+async def test_a_logout_while_no_node_acts_is_owed_and_carried_out_once_one_does(
+    cluster: Cluster,
+) -> None:
+    await cluster.store.save(SeatDuty("seat07", "a07", (Wanted("q-zh", 0),)))
+    await _ghost_holds_the_lease(cluster.prefix)
+    b = await cluster.start("node-b", wait_s=0.3)
+    c = await cluster.start("node-c", wait_s=0.3)
+    assert not b.duty.acting and not c.duty.acting
+
+    await b.duty.logout("a07")  # the session already ended: no error for the agent
+
+    await _ghost_gone(cluster.prefix)
+    await eventually(lambda: len(cluster.acting()) == 1, within_s=3.0, what="a node acts")
+    acting = cluster.acting()[0]
+    await eventually(lambda: acting.duty.duty_of("a07") is None, what="the owed logout done")
+    await eventually(acting.service.reconciler.settled.wait)
+    assert cluster.pbx.member("q-zh", "seat07") is None
