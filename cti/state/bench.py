@@ -429,6 +429,11 @@ async def _send(proc: asyncio.subprocess.Process, text: str) -> None:
     await proc.stdin.drain()
 
 
+# Logins in flight at once: 1,000 at once on the Redis seat map ran it out of connections
+# (503 store_unavailable); a shift's logins are not what is measured here.
+_LOGINS = asyncio.Semaphore(50)
+
+
 async def _agent(
     session: aiohttp.ClientSession,
     base: str,
@@ -440,11 +445,12 @@ async def _agent(
     expected: int,
     frames: list[str] | None = None,
 ) -> None:
-    resp = await session.post(
-        f"{base}/api/login", json={"agent": agent, "password": PASSWORD, "seat": seat}
-    )
-    resp.raise_for_status()
-    token = (await resp.json())["token"]
+    async with _LOGINS:
+        resp = await session.post(
+            f"{base}/api/login", json={"agent": agent, "password": PASSWORD, "seat": seat}
+        )
+        resp.raise_for_status()
+        token = (await resp.json())["token"]
     async with session.ws_connect(f"{base}/ws/agent?token={token}&last_seq=0") as ws:
         await ready.put(agent)
         async for frame in ws:
