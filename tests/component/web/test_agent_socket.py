@@ -160,3 +160,12 @@ async def test_non_reading_client_is_dropped_without_stalling_others(
         if msg.type != WSMsgType.TEXT:
             break
     assert msg.type in (WSMsgType.CLOSED, WSMsgType.CLOSE, WSMsgType.ERROR)
+
+
+async def test_a_browser_offering_deflate_gets_plain_frames(make_stack: MakeStack) -> None:
+    stack = await make_stack()
+    s = await stack.login("a07", "seat07")
+    ws = await stack.client.ws_connect(f"/ws/agent?token={s['token']}", compress=15)
+    assert ws.compress == 0  # the server declined permessage-deflate
+    await stack.bus.publish("a07", pop("plain"))
+    assert (await _next(ws))["call_id"] == "plain"
