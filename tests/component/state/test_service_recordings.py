@@ -21,6 +21,7 @@ from cti.bus import BROADCAST, Bus, InProcessBus, RedisBus
 from cti.state import CallLog, CallNotFound, CallTracker, StateService, WrapupRejected
 from locator import Locator
 from seats import SeatDirectory
+from tests.support.clocks import SteppingClock
 from tests.support.recordings import recording_events
 from tests.support.redis import REDIS_URL, delete_keys
 
@@ -37,15 +38,6 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     await delete_keys(prefix)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_361_778.0
-
-    def __call__(self) -> float:
-        self.now += 0.01
-        return self.now
-
-
 @pytest.fixture
 async def service(
     bus: Bus, engine: AsyncEngine, locator: Locator
@@ -53,7 +45,7 @@ async def service(
     seats = SeatDirectory()
     for n, seat in enumerate(["seat05", "seat07", "seat21", "seat22", "seat31"]):
         seats.login(f"agent{n:02d}", seat)
-    state = StateService(CallTracker(seats), bus, locator, CallLog(engine), clock=Clock())
+    state = StateService(CallTracker(seats), bus, locator, CallLog(engine), clock=SteppingClock())
     writer = asyncio.create_task(state.run())
     yield state, seats
     await state.flush()  # no database write may be cut off half way

@@ -25,6 +25,7 @@ from cti.bus import Bus, InProcessBus, RedisBus
 from cti.state import CallLog, CallTracker, StateService
 from locator import Locator
 from seats import SeatDirectory
+from tests.support.clocks import SteppingClock
 from tests.support.recordings import recording_events
 from tests.support.redis import REDIS_URL, delete_keys
 
@@ -37,15 +38,6 @@ RECORDINGS = (
     "09-abandon-while-ringing.ami",
 )
 SEATS = [f"seat{n:02d}" for n in range(1, 53)]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_361_778.0
-
-    def __call__(self) -> float:
-        self.now += 0.01
-        return self.now
 
 
 def seated() -> SeatDirectory:
@@ -93,7 +85,7 @@ async def start_nodes(
             bus,
             locator,
             CallLog(engine),
-            clock=Clock(),
+            clock=SteppingClock(),
             acting=lambda i=i: acting(i),
         )
         nodes.append(Node(bus, state))
@@ -106,7 +98,7 @@ Expected = tuple[dict[str, list[dict[str, object]]], set[str]]
 async def alone(traces_dir: Path, locator: Locator) -> Expected:
     """What one node alone sends each agent, and the calls it finishes (to be logged)."""
     bus = InProcessBus()
-    state = StateService(CallTracker(seated()), bus, locator, None, clock=Clock())
+    state = StateService(CallTracker(seated()), bus, locator, None, clock=SteppingClock())
     finished: set[str] = set()
     state.on_call_finished(lambda record, ids, emergency: finished.add(record.call_id))
     for event in events(traces_dir):
