@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
@@ -58,9 +59,18 @@ class PrivateRedis:
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    self._check_ours()
                     return
             time.sleep(0.02)
         raise RuntimeError("redis-server did not start")
+
+    def _check_ours(self) -> None:
+        # The port was free while it was stopped: another test on this machine may have
+        # taken it, and our server then exited. Say so instead of testing someone else's.
+        info = redis.Redis(port=self.port, socket_timeout=2).info("server")
+        assert self._proc is not None
+        if self._proc.poll() is not None or info["process_id"] != self._proc.pid:
+            raise RuntimeError(f"port {self.port} was taken by another redis-server")
 
     def stop(self) -> None:
         """Stop it (everything it held is gone)."""
