@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cti import stop_task
+from cti.redis_pool import shared_client
 from seats.directory import SeatChange, SeatDirectory
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class RedisSeatDirectory(SeatDirectory):
     @classmethod
     def from_url(cls, url: str, prefix: str = "cti:") -> RedisSeatDirectory:
         """A directory on its own connection pool for `url` (`redis://127.0.0.1:6379/0`)."""
-        return cls(aioredis.Redis.from_url(url), prefix=prefix)
+        return cls(shared_client(url), prefix=prefix)
 
     async def start(self, timeout_s: float = 10.0) -> None:
         """Load the map and start following changes; TimeoutError if Redis stays away."""

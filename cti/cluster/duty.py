@@ -38,6 +38,7 @@ from typing import Any, Final, Protocol, Self
 import redis.asyncio as aioredis
 
 from cti.cluster.lease import Lease
+from cti.redis_pool import shared_client
 from queues.membership.models import SeatDuty, Wanted
 from queues.membership.service import BadPauseReason, MembershipService, NotOnDuty, Skill
 
@@ -131,7 +132,7 @@ class ClusterDuty:
         return cls(
             service,
             lease,
-            redis=aioredis.Redis.from_url(url, socket_connect_timeout=1.0),
+            redis=shared_client(url, socket_connect_timeout=1.0),
             listener=aioredis.Redis.from_url(url, socket_connect_timeout=1.0),
             **kwargs,
         )

@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 import redis.asyncio as aioredis
 
+from cti.redis_pool import shared_client
 from ivr import Learnt
 from ivr.menu import How
 from ivr.notes import IvrNotes
@@ -43,7 +44,7 @@ class IvrShare:
     @classmethod
     def from_url(cls, url: str, notes: IvrNotes, *, node_id: str, prefix: str) -> IvrShare:
         """On its own connection."""
-        return cls(aioredis.Redis.from_url(url), notes, node_id=node_id, prefix=prefix)
+        return cls(shared_client(url), notes, node_id=node_id, prefix=prefix)
 
     def _taken(self, call_id: str, learnt: Learnt) -> None:
         body: dict[str, Any] = {"node": self._node, "call_id": call_id}

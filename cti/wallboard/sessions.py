@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
+from cti.redis_pool import shared_client
+
 SHIFT_S = 13 * 3600
 
 
@@ -94,7 +96,7 @@ class RedisSupervisorSessions:
     @classmethod
     def from_url(cls, url: str, prefix: str = "cti:", **kwargs: Any) -> RedisSupervisorSessions:
         """A store on its own connection pool for `url`."""
-        return cls(aioredis.Redis.from_url(url), prefix, **kwargs)
+        return cls(shared_client(url), prefix, **kwargs)
 
     def _key(self, token: str) -> str:
         digest = hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cti import stop_task
+from cti.redis_pool import shared_client
 from cti.web.redis_keeper import RedisKeeper
 from cti.web.sessions import (
     AgentSession,
@@ -151,7 +152,7 @@ class RedisSessionStore:
     @classmethod
     def from_url(cls, url: str, prefix: str = "cti:", **kwargs: Any) -> RedisSessionStore:
         """A store on its own connection pool for `url` (`redis://127.0.0.1:6379/0`)."""
-        return cls(aioredis.Redis.from_url(url), prefix, **kwargs)
+        return cls(shared_client(url), prefix, **kwargs)
 
     def on_ended(self, handler: EndedHandler) -> None:
         """Call `handler` for every session ended on any node."""

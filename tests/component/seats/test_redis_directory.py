@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -134,3 +135,10 @@ async def test_a_node_whose_redis_connection_drops_reloads_what_it_missed(prefix
         await node_a.close()
         await node_b.close()
         await admin.aclose()
+
+
+async def test_a_thousand_logins_at_once_on_two_nodes_all_land(open_node: OpenNode) -> None:
+    a, b = await open_node(), await open_node()
+    # More at once than a pool holds connections: they wait their turn, none fails.
+    await asyncio.gather(*((a, b)[n % 2].claim(f"a{n}", f"seat{n}") for n in range(1000)))
+    await eventually(lambda: len(a.occupied()) == len(b.occupied()) == 1000, what="mirrors")
