@@ -112,11 +112,22 @@ class Bus(Protocol):
     with no gap and no duplicate. A subscriber that does not keep up gets `SlowSubscriber`
     instead of stalling publishers.
 
+    `post` is `publish` for a caller that must not wait (the AMI event path).
+
     `once` makes a publish idempotent: several CTI nodes that saw the same AMI event publish
     it with the same key, and only the first one goes out (the others get 0, no seq).
     """
 
     async def publish(self, agent_id: str, message: Message, *, once: str | None = None) -> int: ...
+
+    def post(
+        self, agent_id: str, message: Message, *, once: str | None = None
+    ) -> asyncio.Future[int]:
+        """`publish` without waiting for it: the message takes its place now, after every
+        earlier post or publish of this bus (their order is kept); the future gives the seq,
+        0 for a `once` repeat, or the error (Redis unreachable). The event path uses it so
+        it never waits a round trip per message."""
+        ...
 
     async def since(self, agent_id: str, seq: int) -> History: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ class InProcessBus:
         With `once`, a repeat of that key publishes nothing and returns 0.
         """
         return self.publish_nowait(agent_id, message, once=once)
+
+    def post(
+        self, agent_id: str, message: Message, *, once: str | None = None
+    ) -> asyncio.Future[int]:
+        """`publish` without waiting: done at once; the future holds the seq (0: a repeat)."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future.set_result(self.publish_nowait(agent_id, message, once=once))
+        return future
 
     def publish_nowait(self, agent_id: str, message: Message, *, once: str | None = None) -> int:
         """`publish` for synchronous callers (same effect, no await)."""

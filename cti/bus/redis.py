@@ -5,6 +5,13 @@ channel per bus that carries each message live to every node.
 with the seq as its id (trimmed to MAXLEN), PUBLISH it. Atomic, so seq order, stream order
 and live order agree whichever node publishes.
 
+Publishing is ordered and pipelined: `post` writes the script's command on the bus's own
+connection (`RedisLink`) at once and returns a future of the seq; replies come back in
+order. Redis runs one connection's commands in the order sent, so this node's messages keep
+the order they were posted in, per agent and overall, and a caller never waits a round trip
+per message. (Over TLS or a Unix socket, where the link does not go, one sender task sends
+what was posted meanwhile as one redis-py pipeline, one batch in flight at a time.)
+
 The publishing node hands the message to its own subscribers as soon as the script returns
 its seq (one round trip for a pop, not a round trip and then a pub/sub hop back); the live
 feed carries the publishing node's id, and a node skips its own messages there. Readers
@@ -21,6 +28,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -36,6 +44,7 @@ from cti.bus.base import (
     Subscriber,
     history_after,
 )
+from cti.bus.redis_link import RedisLink, encode, encode_bulk
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,12 @@ redis.call('PUBLISH', KEYS[3], ARGV[7] .. '\\n' .. ARGV[3] .. '\\n' .. seq .. '\
 return seq
 """
 
+# The script's text, not its SHA: a NOSCRIPT (Redis restarted, or SCRIPT FLUSH) in the middle
+# of a pipeline would leave messages to send again after later ones. Redis keeps the compiled
+# script (looked up by the text's SHA1); the text is ~600 bytes on a local socket.
+_EVAL_PUBLISH: tuple[str | int, ...] = ("EVAL", _PUBLISH, 4)
+_EVAL_PUBLISH_WIRE = encode_bulk(_EVAL_PUBLISH)
+
 # KEYS: seq:<agent>. ARGV: seq, ttl ms.
 _RESTORE_HEAD = """
 if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
@@ -72,9 +87,23 @@ end
 """
 
 
+# Posts still queued or in flight when the bus closes get this long to go out.
+_CLOSE_DRAIN_S = 2.0
+
+
 @dataclass(slots=True)
 class _Local:
     subscribers: dict[str, list[Subscriber]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Post:
+    """A message waiting for its script's reply."""
+
+    agent_id: str
+    message: Message
+    command: tuple[str | int, ...]
+    future: asyncio.Future[int]
 
 
 class RedisBus:
@@ -92,8 +121,19 @@ class RedisBus:
         self._history = history
         self._subscriber_queue = subscriber_queue
         self._live_channel = f"{prefix}live"
-        self._script = client.register_script(_PUBLISH)
         self._local = _Local()
+        # The ordered publisher: a link of its own, each post written at once (plain TCP);
+        # else (TLS, a Unix socket) redis-py pipelines, each batch of what was posted while
+        # the previous one was in flight.
+        pool = client.connection_pool
+        self._link = RedisLink.for_pool(
+            pool.connection_kwargs, plain_tcp=pool.connection_class is aioredis.Connection
+        )
+        self._outbox: list[_Post] = []
+        self._posted = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         # This bus's mark on the live feed: what it published, its subscribers already have.
@@ -135,12 +175,26 @@ class RedisBus:
         """Give the message the agent's next seq (cluster-wide), store it, send it live.
 
         With `once`, only the first publish of that key (cluster-wide, for ONCE_TTL_MS) goes
-        out; a repeat returns 0 and sends nothing.
+        out; a repeat returns 0 and sends nothing. Redis unreachable: the message goes to this
+        node's readers marked `degraded` and the error is raised. Ordered with `post`.
         """
+        return await self.post(agent_id, message, once=once)
+
+    def post(
+        self, agent_id: str, message: Message, *, once: str | None = None
+    ) -> asyncio.Future[int]:
+        """`publish` without waiting: queued now, in order after every earlier post or
+        publish of this bus; the future gives the seq (0 for a `once` repeat) or the error
+        (the message then went to this node's readers marked `degraded`)."""
         payload = json.dumps({k: v for k, v in message.items() if k != "seq"}, ensure_ascii=False)
-        once_key = f"{self._prefix}once:{agent_id}:{once}" if once else f"{self._prefix}once:-"
-        keys = [self._stream(agent_id), self._seq_key(agent_id), self._live_channel, once_key]
-        args: list[str | int] = [
+        prefix = self._prefix
+        once_key = f"{prefix}once:{agent_id}:{once}" if once else f"{prefix}once:-"
+        command: tuple[str | int, ...] = (
+            *_EVAL_PUBLISH,
+            f"{prefix}stream:{agent_id}",
+            f"{prefix}seq:{agent_id}",
+            self._live_channel,
+            once_key,
             payload,
             self._history,
             agent_id,
@@ -148,19 +202,67 @@ class RedisBus:
             once or "",
             ONCE_TTL_MS,
             self._node,
-        ]
-        try:
-            seq = int(await self._script(keys=keys, args=args))
-        except (aioredis.RedisError, OSError):
-            self._deliver_degraded(agent_id, message)
-            raise
+        )
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        post = _Post(agent_id, message, command, future)
+        if self._link is not None:
+            wire = encode(command[len(_EVAL_PUBLISH) :], _EVAL_PUBLISH_WIRE, len(_EVAL_PUBLISH))
+            self._link.send(wire, partial(self._settle, post))
+            return future
+        self._outbox.append(post)
+        self._idle.clear()
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_loop(), name="redis-bus-sender")
+        self._posted.set()
+        return future
+
+    async def _send_loop(self) -> None:
+        """Send what is queued as one pipeline, hand out the replies in order, repeat."""
+        while True:
+            if not self._outbox:
+                self._idle.set()
+                self._posted.clear()
+                await self._posted.wait()
+                continue
+            batch, self._outbox = self._outbox, []
+            try:
+                replies = await self._send(batch)
+            except asyncio.CancelledError:
+                self._fail(batch, ConnectionError("redis bus closed"))
+                raise
+            except Exception as exc:  # not only RedisError: a post must never hang
+                if not isinstance(exc, aioredis.RedisError | OSError):
+                    log.exception("redis bus: publishing failed unexpectedly")
+                replies = [exc] * len(batch)
+            for post, reply in zip(batch, replies, strict=True):
+                self._settle(post, reply)
+
+    async def _send(self, batch: list[_Post]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for post in batch:
+                pipe.execute_command(*post.command)
+            return list(await pipe.execute(raise_on_error=False))
+
+    def _settle(self, post: _Post, reply: Any) -> None:
+        if isinstance(reply, BaseException):
+            self._deliver_degraded(post.agent_id, post.message)
+            if not post.future.done():
+                post.future.set_exception(reply)
+            return
+        seq = int(reply)
         if seq:
+            message = post.message
             message["seq"] = seq
-            subs = self._local.subscribers.get(agent_id)
+            subs = self._local.subscribers.get(post.agent_id)
             if subs:
                 for sub in subs:
                     sub.offer(message)
-        return seq
+        if not post.future.done():
+            post.future.set_result(seq)
+
+    def _fail(self, posts: list[_Post], exc: BaseException) -> None:
+        for post in posts:
+            self._settle(post, exc)
 
     def _deliver_degraded(self, agent_id: str, message: Message) -> None:
         # Redis is down: this node's own sockets of the agent still get the message, marked
@@ -308,7 +410,17 @@ class RedisBus:
                 self._local.subscribers.pop(agent_id, None)
 
     async def close(self) -> None:
-        """Stop the live listener and release the connection pool."""
+        """Let what was posted go out (up to _CLOSE_DRAIN_S), stop the listener and the
+        sender, release the connection pool. Posts left then fail (ConnectionError)."""
+        if self._link is not None:
+            await self._link.close(_CLOSE_DRAIN_S)
+        if self._sender is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), _CLOSE_DRAIN_S)
+            await stop_task(self._sender)
+            self._sender = None
+        left, self._outbox = self._outbox, []
+        self._fail(left, ConnectionError("redis bus closed"))
         if self._listener is not None:
             await stop_task(self._listener)
             self._listener = None

@@ -1,7 +1,10 @@
 """The async shell around CallTracker: locator lookup, bus publishing, call log, audit.
 
-The hot path (an AMI event to a published pop) does only in-memory work and one
-`bus.publish`; the privacy audit and the call log are written by an owned background task
+The hot path (an AMI event to a published pop) does only in-memory work and hands each
+message to the bus with `bus.post`, in order, without waiting for it (on Redis, a round
+trip per message would hold up every event behind it); what depends on a message going out —
+the pop's log line and privacy audit, a failed publish's warning — is done when the bus
+answers. The privacy audit and the call log are written by an owned background task
 (`run()`, started from the app's cleanup context) so a slow database never delays a pop.
 Call-log rows the database cannot take yet wait in an on-disk spool (`CallLogWriter`); a
 normal stop drains the queue (`drain()`) and keeps what is left.
@@ -15,10 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Final, Protocol
 
 from cti.ami import Event
-from cti.bus import Bus
+from cti.bus import BROADCAST, Bus
 from cti.state.call_log import (
     CallLog,
     CallLogUnavailable,
@@ -112,6 +116,11 @@ class StateService:
         self._contexts: dict[str, _CallContext] = {}
         self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
         self._finished_hooks: list[FinishedHook] = []
+        # The newest message handed to the bus: the bus answers in order, so once this one
+        # is answered every earlier one is (see `settled`).
+        self._last_post: asyncio.Future[int] | None = None
+        # Audit writes queued from a bus answer while the write queue was full (rare).
+        self._waiting_puts: set[asyncio.Task[None]] = set()
 
     def on_call_finished(self, hook: FinishedHook) -> None:
         """Call `hook(record, resident_ids, emergency)` for every finished call, in order, on
@@ -147,31 +156,52 @@ class StateService:
         )
 
     async def _carry_out(self, out: Sequence[Outgoing]) -> None:
+        # Messages are posted in order and not waited for; a call that ended is noted for
+        # the call log here, whatever becomes of the messages before it.
         for item in out:
             if isinstance(item, CallFinished):
                 await self._finished(item)
-                continue
-            try:
-                if isinstance(item, PopDue):
-                    await self._pop(item)
-                elif isinstance(item, ToAgent):
-                    if item.key is not None:
-                        await self._bus.publish(item.agent_id, dict(item.message), once=item.key)
-                    elif self._acting():
-                        await self._bus.publish(item.agent_id, dict(item.message))
-                elif isinstance(item, ToBroadcast) and self._acting():
-                    await self._bus.broadcast(dict(item.message))
-            except Exception as exc:
-                # The bus is down (Redis restarting): this message is lost for the pages, but
-                # what follows it — the call log row of a call that ended — must not be.
-                call_id = item.call_id if isinstance(item, PopDue) else item.message.get("call_id")
-                log.warning(
-                    "publish failed (%s): %s call=%s agent=%s",
-                    type(exc).__name__,
-                    type(item).__name__,
-                    call_id,
-                    getattr(item, "agent_id", "*"),
-                )
+            elif isinstance(item, PopDue):
+                self._pop(item)
+            elif isinstance(item, ToAgent):
+                if item.key is not None:
+                    self._post(item, item.agent_id, once=item.key)
+                elif self._acting():
+                    self._post(item, item.agent_id)
+            elif isinstance(item, ToBroadcast) and self._acting():
+                self._post(item, BROADCAST)
+
+    def _post(self, item: ToAgent | ToBroadcast, agent_id: str, once: str | None = None) -> None:
+        posted = self._bus.post(agent_id, dict(item.message), once=once)
+        self._last_post = posted
+        posted.add_done_callback(partial(self._answered, item))
+
+    def _answered(self, item: ToAgent | ToBroadcast | PopDue, posted: asyncio.Future[int]) -> None:
+        if posted.cancelled() or posted.exception() is None:
+            return
+        # The bus is down (Redis restarting): this message is lost for the pages (this
+        # node's own sockets got it marked degraded); the call state and log go on.
+        exc = posted.exception()
+        call_id = item.call_id if isinstance(item, PopDue) else item.message.get("call_id")
+        log.warning(
+            "publish failed (%s): %s call=%s agent=%s",
+            type(exc).__name__,
+            type(item).__name__,
+            call_id,
+            getattr(item, "agent_id", "*"),
+        )
+
+    async def settled(self) -> None:
+        """Wait until the bus has answered every message handed to it so far (sent, a
+        `once` repeat, or failed) and what hangs on the answers (a pop's audit) is queued."""
+        posted = self._last_post
+        if posted is None:
+            return
+        # Either way, the answers' callbacks are queued before this task's wake-up.
+        if posted.done():
+            await asyncio.sleep(0)
+        else:
+            await asyncio.wait([posted])
 
     def _look_up_caller(self, uniqueid: str | None) -> None:
         # The caller is known from the moment they join the queue, before any phone rings:
@@ -193,15 +223,23 @@ class StateService:
             context.ivr = self._ivr.learnt(call_id)
         return context
 
-    async def _pop(self, due: PopDue) -> None:
+    def _pop(self, due: PopDue) -> None:
         context = self._context(due.call_id, due.caller_number)
         message = pop_message(due, context.match, context.ivr)
-        if not await self._bus.publish(due.agent_id, message, once=due.key or None):
+        posted = self._bus.post(due.agent_id, message, once=due.key or None)
+        self._last_post = posted
+        posted.add_done_callback(partial(self._popped, due, context))
+
+    def _popped(self, due: PopDue, context: _CallContext, posted: asyncio.Future[int]) -> None:
+        # Run once the bus answered, after the loop has run what the publish woke (the
+        # agent's socket writing the pop): the log line and the audit cost tens of µs,
+        # which the agent should not wait for.
+        if posted.cancelled() or posted.exception() is not None:
+            self._answered(due, posted)
+            return
+        if not posted.result():
             return  # another node saw the same ring first: its pop went out, and its audit
-        # Logged once the loop has run what the publish woke (the agent's socket writing the
-        # pop): a log line costs tens of µs, which the agent should not wait for.
-        asyncio.get_running_loop().call_soon(
-            log.info,
+        log.info(
             "pop: call=%s agent=%s queue=%s residents=%d",
             due.call_id,
             due.agent_id,
@@ -212,7 +250,7 @@ class StateService:
         if locator is not None and context.resident_ids and due.agent_id not in context.viewed_by:
             context.viewed_by.add(due.agent_id)
             ids, agent, call_id = context.resident_ids, due.agent_id, due.call_id
-            await self._enqueue(lambda: locator.record_view(ids, agent, call_id))
+            self._enqueue_soon(lambda: locator.record_view(ids, agent, call_id))
 
     async def _finished(self, item: CallFinished) -> None:
         record = item.record
@@ -251,6 +289,16 @@ class StateService:
         # Waiting here (back-pressure) only happens with 10,000 writes pending: better a
         # late pop than a lost call-log row.
         await self._jobs.put(job)
+
+    def _enqueue_soon(self, job: Job) -> None:
+        # From a bus answer, which cannot wait: a full queue (10,000 writes pending) gets
+        # the job from a task of its own, kept until it is in.
+        try:
+            self._jobs.put_nowait(job)
+        except asyncio.QueueFull:
+            waiting = asyncio.get_running_loop().create_task(self._jobs.put(job))
+            self._waiting_puts.add(waiting)
+            waiting.add_done_callback(self._waiting_puts.discard)
 
     async def run(self) -> None:
         """Write the call log and audit rows, forever; run it as an owned background task.
@@ -327,11 +375,12 @@ class StateService:
                     await asyncio.sleep(0.2 * attempt)
 
     async def drain(self, timeout_s: float = 10.0) -> bool:
-        """On a normal stop, after the AMI client stopped: wait until every queued write is
-        done (needs `run()` running), at most `timeout_s`. False when time ran out; then
-        cancelling `run()` keeps the calls not yet written in the spool."""
+        """On a normal stop, after the AMI client stopped: wait until the bus answered every
+        message and every queued write is done (needs `run()` running), at most
+        `timeout_s`. False when time ran out; then cancelling `run()` keeps the calls not yet
+        written in the spool."""
         try:
-            await asyncio.wait_for(self._jobs.join(), timeout_s)
+            await asyncio.wait_for(self.flush(), timeout_s)
         except TimeoutError:
             log.warning(
                 "state: %d write(s) still queued after %.1f s; keeping the calls in the spool",
@@ -342,7 +391,9 @@ class StateService:
         return True
 
     async def flush(self) -> None:
-        """Wait until every queued write is done (needs `run()` running)."""
+        """Wait until the bus answered every message (`settled`) and every queued write is
+        done (needs `run()` running)."""
+        await self.settled()
         await self._jobs.join()
 
     async def save_wrapup(self, call_id: str, agent: str, outcome: str, note: str) -> None:

@@ -23,12 +23,20 @@ CALL = "1795361778.1"  # the answered call in 03-call-answered.ami
 
 
 class DownBus(InProcessBus):
-    """Every publish fails as RedisBus's does while Redis is unreachable."""
+    """Every publish fails as RedisBus's does while Redis is unreachable (a post's future
+    holds the error)."""
 
     async def publish(
         self, agent_id: str, message: dict[str, Any], *, once: str | None = None
     ) -> int:
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    def post(
+        self, agent_id: str, message: dict[str, Any], *, once: str | None = None
+    ) -> asyncio.Future[int]:
+        failed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        failed.set_exception(RedisConnectionError("Error 111 connecting to 127.0.0.1:6379"))
+        return failed
 
 
 async def test_a_call_while_the_bus_is_down_is_still_logged(

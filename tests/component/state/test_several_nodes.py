@@ -119,12 +119,19 @@ async def feed(
     nodes: list[Node], event_list: list[Event], alive: Callable[[int, int], bool]
 ) -> None:
     """Every living node gets every event; who handles it first turns round (as two nodes'
-    AMI connections race), so each node publishes first some of the time."""
+    AMI connections race), so each node publishes first some of the time.
+
+    The nodes go in step: every living node's messages of an event are answered by Redis
+    before any node reads the next one (`settled`; the event path itself does not wait for
+    the bus). Without that step a snapshot the acting node sent for event k may land after
+    a pop another node won for event k + 1, and the streams would differ from one node's
+    in order — as they may in production, where nothing orders two nodes' reads."""
     for k, event in enumerate(event_list):
         order = [(k + j) % len(nodes) for j in range(len(nodes))]
         await asyncio.gather(
             *(nodes[i].state.on_event(event) for i in order if alive(i, k)),
         )
+        await asyncio.gather(*(nodes[i].state.settled() for i in order if alive(i, k)))
 
 
 async def check_once(nodes: list[Node], engine: AsyncEngine, expected: Expected) -> None:
