@@ -49,23 +49,45 @@ def _find(headers: tuple[Header, ...], key: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Headers:
-    """Raw header list in wire order, with case-insensitive lookups (AMI keys are)."""
+    """Raw header list in wire order, with case-insensitive lookups (AMI keys are).
+
+    Lookups go through two indexes built on first use (the message is frozen, so they never
+    go stale): the keys as written — Asterisk and our code spell them alike, and `dict()`
+    builds it in C — and, on a miss there, the keys lowercased. The first of a repeated
+    key wins, as in a scan.
+    """
 
     headers: tuple[Header, ...]
+    _exact: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _folded: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _value(self, key: str) -> str | None:
+        exact = self._exact
+        if exact is None:
+            exact = dict(reversed(self.headers))
+            object.__setattr__(self, "_exact", exact)
+        value = exact.get(key)
+        if value is not None:
+            return value
+        folded = self._folded
+        if folded is None:
+            folded = {k.lower(): v for k, v in reversed(self.headers)}
+            object.__setattr__(self, "_folded", folded)
+        return folded.get(key.lower())
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of `key`, or `default` when absent. Never a silent ''."""
-        value = _find(self.headers, key)
+        value = self._value(key)
         return default if value is None else value
 
     def __getitem__(self, key: str) -> str:
-        value = _find(self.headers, key)
+        value = self._value(key)
         if value is None:
             raise KeyError(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and _find(self.headers, key) is not None
+        return isinstance(key, str) and self._value(key) is not None
 
     def get_all(self, key: str) -> list[str]:
         """Every value of a repeated key (`ChanVariable`, `Variable`), in wire order."""
@@ -75,7 +97,7 @@ class _Headers:
     @property
     def action_id(self) -> str | None:
         """The ActionID this message answers or belongs to, if any."""
-        return _find(self.headers, "ActionID")
+        return self._value("ActionID")
 
 
 @dataclass(frozen=True, slots=True)
