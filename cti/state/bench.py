@@ -20,8 +20,9 @@ a minimal frame to one WebSocket client of the driver, stamped there as the agen
 say what state + locator + bus + our WebSocket path add.
 
 The server logs as `cti serve` does (INFO to stderr, here a file). `--breakdown` also times
-the stages of each pop (parsed, published, written; wrappers that cost a few µs a pop);
-`BENCH_POP_PROFILE=file` runs the measured server under cProfile during the replay.
+the stages of each pop (parsed, published, handed to the socket; wrappers that cost a few
+µs a pop); `BENCH_POP_PROFILE=file` runs the measured server under cProfile during the
+replay. `--bus memory redis` runs both buses in turns, sharing the floors.
 """
 
 from __future__ import annotations
@@ -328,9 +329,10 @@ def _note_published(bus: Any, published: list[str]) -> None:
 
 
 def _stamp_stages(state: Any, bus: Any, stamps: dict[str, dict[str, int]]) -> Any:
-    """`--breakdown`: note per call when its AgentCalled was parsed, its pop published and
-    its frame written (wrappers around the service, the bus and the socket: a few µs more
-    per pop, so the headline figures are taken without them)."""
+    """`--breakdown`: note per call when its AgentCalled was parsed, its pop published (handed
+    to the agent's reader) and handed to the agent's socket (wrappers around the service, the
+    bus and the socket: a few µs more per pop, so the headline figures are taken without
+    them)."""
     from cti.bus.base import Subscriber
     from cti.web.sockets import AgentSocket
 
@@ -350,10 +352,11 @@ def _stamp_stages(state: Any, bus: Any, stamps: dict[str, dict[str, int]]) -> An
     send = AgentSocket.send
 
     async def stamped_send(self: AgentSocket, message: Any) -> bool:
-        sent = await send(self, message)
+        # The socket's reader task woke and hands the pop to the socket (JSON, the write);
+        # a stamp after the send would come late: the coroutine resumes after the write.
         if message.get("type") == "pop":
-            stamps.setdefault(message["call_id"], {}).setdefault("written", time.monotonic_ns())
-        return sent
+            stamps.setdefault(message["call_id"], {}).setdefault("socket", time.monotonic_ns())
+        return await send(self, message)
 
     setattr(Subscriber, "offer", stamped_offer)  # noqa: B010 (a bench-only wrapper)
     setattr(AgentSocket, "send", stamped_send)  # noqa: B010 (a bench-only wrapper)
@@ -369,8 +372,8 @@ class Result:
     pops: int
     expected: int
     rss_mb: float | None
-    # --breakdown: per stage (wire→parsed, parsed→published, published→written,
-    # written→client), the latencies in ms
+    # --breakdown: per stage (wire→parsed, parsed→published, published→socket,
+    # socket→client), the latencies in ms
     stages: dict[str, list[float]] = field(default_factory=dict)
     # The floor only: AgentCalled written → parsed by the bare reader (stamped in the server
     # process, no hop to a client: the floor of issue 5's tables)
@@ -568,8 +571,8 @@ async def run_once(
 STAGES = (
     ("wire → parsed", "wire", "parsed"),
     ("parsed → published", "parsed", "published"),
-    ("published → written", "published", "written"),
-    ("written → client", "written", "client"),
+    ("published → socket", "published", "socket"),
+    ("socket → client", "socket", "client"),
 )
 
 
@@ -579,7 +582,7 @@ def _stages(
     out: dict[str, list[float]] = {}
     for uid, at in stamps.items():
         times = {**at, "wire": wire.get(uid, 0), "client": client.get(uid, 0)}
-        if all(times.get(k) for k in ("wire", "parsed", "published", "written", "client")):
+        if all(times.get(k) for k in ("wire", "parsed", "published", "socket", "client")):
             for label, start, end in STAGES:
                 out.setdefault(label, []).append((times[end] - times[start]) / 1e6)
     return out
