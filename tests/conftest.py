@@ -28,3 +28,6 @@ def traces_dir() -> Path:
 def registry_sample() -> Path:
     """The archive's sample CSV (real column layout)."""
     return REGISTRY_SAMPLE
+
+
+pytest_plugins = ["tests.support.private_redis"]  # the `private_redis` fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 
 from cti.bus import Message
 from cti.bus.redis import RedisBus
+from tests.support.private_redis import HAVE_REDIS_SERVER, PrivateRedis
 from tests.support.redis import REDIS_URL, delete_keys
-from tests.support.redis_node import HAVE_REDIS_SERVER, PrivateRedis
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
@@ -106,16 +106,6 @@ async def test_close_sends_what_was_posted_first(prefix: str) -> None:
         assert [m["n"] for m in await reader.since("a1", 0)] == list(range(20))
     finally:
         await reader.close()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.skipif(not HAVE_REDIS_SERVER, reason="no redis-server")

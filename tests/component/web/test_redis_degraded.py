@@ -15,7 +15,7 @@ import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,8 +23,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from tests.component.web.conftest import PASSWORD, pop
+from tests.support.private_redis import HAVE_REDIS_SERVER, PrivateRedis
 from tests.support.redis import delete_keys
-from tests.support.redis_node import HAVE_REDIS_SERVER, Node, Page, PrivateRedis, redis_node
+from tests.support.redis_node import Node, Page, redis_node
 from tests.support.waiting import eventually
 
 pytestmark = [
@@ -33,16 +34,6 @@ pytestmark = [
 ]
 
 SHARED_DB9 = "redis://127.0.0.1:6379/9"
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def _seat_map(url: str, prefix: str) -> dict[str, str]:
