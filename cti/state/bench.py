@@ -462,17 +462,7 @@ async def _agent(
         token = (await resp.json())["token"]
     async with session.ws_connect(f"{base}/ws/agent?token={token}&last_seq=0") as ws:
         await ready.put(agent)
-        async for frame in ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                break
-            at = time.monotonic_ns()
-            message = json.loads(frame.data)
-            if message.get("type") == "pop":
-                received.setdefault(message["call_id"], at)
-                if frames is not None:
-                    frames.append(message["call_id"])
-                if len(received) >= expected:
-                    all_in.set()
+        await _stamp_pops(ws, received, all_in, expected, frames)
 
 
 async def _floor_client(
@@ -485,15 +475,28 @@ async def _floor_client(
 ) -> None:
     async with session.ws_connect(f"{base}/ws/floor") as ws:
         await ready.put("floor")
-        async for frame in ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                break
-            at = time.monotonic_ns()
-            message = json.loads(frame.data)
-            if message.get("type") == "pop":
-                received.setdefault(message["call_id"], at)
-                if len(received) >= expected:
-                    all_in.set()
+        await _stamp_pops(ws, received, all_in, expected)
+
+
+async def _stamp_pops(
+    ws: aiohttp.ClientWebSocketResponse,
+    received: dict[str, int],
+    all_in: asyncio.Event,
+    expected: int,
+    frames: list[str] | None = None,
+) -> None:
+    """Note when each call's first pop frame arrived (`frames`: every pop frame, in order)."""
+    async for frame in ws:
+        if frame.type != aiohttp.WSMsgType.TEXT:
+            break
+        at = time.monotonic_ns()
+        message = json.loads(frame.data)
+        if message.get("type") == "pop":
+            received.setdefault(message["call_id"], at)
+            if frames is not None:
+                frames.append(message["call_id"])
+            if len(received) >= expected:
+                all_in.set()
 
 
 async def run_once(
