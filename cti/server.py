@@ -1,14 +1,13 @@
 """The composition root of `cti serve`: every resource started by its own cleanup context.
 
 `add_services(app)` appends, in start order: the database (migrated), the bus, which node
-acts (the cluster lease), the seat
-directory and sessions, the registry index (and its watch for other processes' changes), the
-call state (tracker, call log writer), the wallboard, the callback list, then the PBX link
-(the duty service and the AMI client feeding them all), the change-sets (their versions
-read back) and the shift change at each boundary. aiohttp runs them in order and stops
-them in reverse; when one fails to start, those before it are stopped, so nothing is left
-half-open. Each publishes what it
-built on a typed `AppKey` (`cti.web.keys`) for the routes and for the contexts after it.
+acts (the cluster lease), the seat directory and sessions, the registry index (and its watch
+for other processes' changes), the IVR menu, the call state (tracker, call log writer), the
+wallboard, the callback list, then the PBX link (the duty service and the AMI client feeding
+them all), the change-sets (their versions read back) and the shift change at each
+boundary. aiohttp runs them in order and stops them in reverse; when one fails to start,
+those before it are stopped, so nothing is left half-open. Each publishes what it built on a
+typed `AppKey` (`cti.web.keys`) for the routes and for the contexts after it.
 """
 
 from __future__ import annotations
@@ -211,21 +210,19 @@ async def ivr_menu(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(OSError):
         await server.start()  # listening before the app is up; else serve() says why, retries
     task = _owned(server.serve(), "ivr")
-    cluster_settings = app[SETTINGS]
-    share = None
-    if cluster_settings.redis_url:  # the pop may be another node's: it needs these notes too
+    share = shared = None
+    node = app[SETTINGS]
+    if node.redis_url:  # the pop may be another node's: it needs these notes too
         share = IvrShare.from_url(
-            cluster_settings.redis_url,
-            server.notes,
-            node_id=cluster_settings.node_id,
-            prefix=cluster_settings.redis_prefix,
+            node.redis_url, server.notes, node_id=node.node_id, prefix=node.redis_prefix
         )
-    shared = _restarting(share.run, "ivr-share") if share is not None else None
+        shared = _restarting(share.run, "ivr-share")
     try:
         yield
     finally:
-        if shared is not None and share is not None:
+        if shared is not None:
             await _stop(shared)
+        if share is not None:
             await share.close()
         await _stop(task)
 
