@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from cti.ami import Event
 from cti.bus import BROADCAST, Bus
@@ -172,9 +172,18 @@ class StateService:
                 self._post(item, BROADCAST)
 
     def _post(self, item: ToAgent | ToBroadcast, agent_id: str, once: str | None = None) -> None:
-        posted = self._bus.post(agent_id, dict(item.message), once=once)
+        self._send(agent_id, dict(item.message), once, partial(self._answered, item))
+
+    def _send(
+        self,
+        agent_id: str,
+        message: dict[str, Any],
+        once: str | None,
+        on_answer: Callable[[asyncio.Future[int]], object],
+    ) -> None:
+        posted = self._bus.post(agent_id, message, once=once)
         self._last_post = posted
-        posted.add_done_callback(partial(self._answered, item))
+        posted.add_done_callback(on_answer)
 
     def _answered(self, item: ToAgent | ToBroadcast | PopDue, posted: asyncio.Future[int]) -> None:
         if posted.cancelled() or posted.exception() is None:
@@ -226,9 +235,7 @@ class StateService:
     def _pop(self, due: PopDue) -> None:
         context = self._context(due.call_id, due.caller_number)
         message = pop_message(due, context.match, context.ivr)
-        posted = self._bus.post(due.agent_id, message, once=due.key or None)
-        self._last_post = posted
-        posted.add_done_callback(partial(self._popped, due, context))
+        self._send(due.agent_id, message, due.key or None, partial(self._popped, due, context))
 
     def _popped(self, due: PopDue, context: _CallContext, posted: asyncio.Future[int]) -> None:
         # Run once the bus answered, after the loop has run what the publish woke (the
