@@ -304,7 +304,7 @@ class ClusterDuty:
 
     async def _try_owed(self, op: str, args: tuple[str, ...]) -> bool:
         if self.acting:
-            getattr(self.service, op)(*args)
+            self._apply(op, list(args))
         else:
             try:
                 await self._forward(op, *args)
