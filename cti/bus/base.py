@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -48,22 +48,36 @@ class HistoryLost(SlowSubscriber):
         self.limit = 0
 
 
+# Writes a message to a reader's client at once; False when it must wait its turn in the queue.
+DirectWrite = Callable[[Message], bool]
+
+
 @dataclass(slots=True)
 class Subscriber:
     """One reader's bounded queue. Once it overflows the reader is cut off: it learns at its
-    next read, while publishers never wait on it."""
+    next read, while publishers never wait on it.
+
+    With `direct`, a message offered while the reader waits on an empty queue is handed to
+    `direct` on the publisher's own call (the agent's socket written in the same turn of the
+    loop as the AMI event, with no task switch); it takes the queue when `direct` says no
+    (a write is still in progress) or the reader is busy, so the order never changes.
+    """
 
     queue: asyncio.Queue[Message]
     overflowed: bool = False
+    direct: DirectWrite | None = None
+    parked: bool = False  # the reader waits in `next` for the queue to fill
 
     @classmethod
-    def bounded(cls, limit: int) -> Subscriber:
+    def bounded(cls, limit: int, direct: DirectWrite | None = None) -> Subscriber:
         """A subscriber whose queue holds at most `limit` messages."""
-        return cls(asyncio.Queue(limit))
+        return cls(asyncio.Queue(limit), direct=direct)
 
     def offer(self, message: Message) -> None:
-        """Queue `message` without waiting; a full queue cuts the reader off instead."""
+        """Hand `message` over without waiting; a full queue cuts the reader off instead."""
         if self.overflowed:
+            return
+        if self.parked and self.direct is not None and self.queue.empty() and self.direct(message):
             return
         try:
             self.queue.put_nowait(message)
@@ -72,7 +86,11 @@ class Subscriber:
 
     async def next(self, agent_id: str) -> Message:
         """The next queued message; SlowSubscriber once the reader has been cut off."""
-        message = await self.queue.get()
+        self.parked = True
+        try:
+            message = await self.queue.get()
+        finally:
+            self.parked = False
         if self.overflowed:
             raise SlowSubscriber(agent_id, self.queue.maxsize)
         return message
@@ -110,7 +128,8 @@ class Bus(Protocol):
     (bounded; see `History.truncated`). `subscribe(agent_id, after=None)` yields messages
     as they are published; with `after` it first yields what was missed since that seq,
     with no gap and no duplicate. A subscriber that does not keep up gets `SlowSubscriber`
-    instead of stalling publishers.
+    instead of stalling publishers. With `direct`, live messages that find the reader idle
+    are written by `direct` at once instead of being yielded (see `Subscriber`).
 
     `post` is `publish` for a caller that must not wait (the AMI event path).
 
@@ -135,7 +154,9 @@ class Bus(Protocol):
         """The agent's newest seq (0 before the first message): where a new reader starts."""
         ...
 
-    def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]: ...
+    def subscribe(
+        self, agent_id: str, after: int | None = None, *, direct: DirectWrite | None = None
+    ) -> AsyncIterator[Message]: ...
 
     async def broadcast(self, message: Message, *, once: str | None = None) -> int: ...
 

@@ -11,6 +11,7 @@ from cti.bus.base import (
     BROADCAST,
     DEFAULT_HISTORY,
     DEFAULT_SUBSCRIBER_QUEUE,
+    DirectWrite,
     History,
     Message,
     Subscriber,
@@ -93,10 +94,13 @@ class InProcessBus:
         channel = self._channel(agent_id)
         return history_after(channel.history, seq, channel.last_seq)
 
-    async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
-        """Yield the agent's messages as they come; raise SlowSubscriber when cut off."""
+    async def subscribe(
+        self, agent_id: str, after: int | None = None, *, direct: DirectWrite | None = None
+    ) -> AsyncIterator[Message]:
+        """Yield the agent's messages as they come (or hand them to `direct`, see
+        `Subscriber`); raise SlowSubscriber when cut off."""
         channel = self._channel(agent_id)
-        sub = Subscriber.bounded(self._subscriber_queue)
+        sub = Subscriber.bounded(self._subscriber_queue, direct)
         channel.subscribers.append(sub)
         try:
             last = 0

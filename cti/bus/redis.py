@@ -38,6 +38,7 @@ from cti.bus.base import (
     BROADCAST,
     DEFAULT_HISTORY,
     DEFAULT_SUBSCRIBER_QUEUE,
+    DirectWrite,
     History,
     HistoryLost,
     Message,
@@ -363,10 +364,13 @@ class RedisBus:
         for sub in subs:
             sub.offer(message)
 
-    async def subscribe(self, agent_id: str, after: int | None = None) -> AsyncIterator[Message]:
+    async def subscribe(
+        self, agent_id: str, after: int | None = None, *, direct: DirectWrite | None = None
+    ) -> AsyncIterator[Message]:
         """Yield the agent's messages as published by any node; SlowSubscriber when cut off.
 
-        A gap in the live feed (a pub/sub reconnect) is filled from the stream.
+        A gap in the live feed (a pub/sub reconnect) is filled from the stream. `direct` is
+        not used: every message is yielded, so that each seq is checked for a gap.
         """
         await self._ensure_listener()
         sub = Subscriber.bounded(self._subscriber_queue)

@@ -358,8 +358,19 @@ def _stamp_stages(state: Any, bus: Any, stamps: dict[str, dict[str, int]]) -> An
             stamps.setdefault(message["call_id"], {}).setdefault("socket", time.monotonic_ns())
         return await send(self, message)
 
+    send_now = AgentSocket.send_now
+
+    def stamped_send_now(self: AgentSocket, message: Any) -> bool:
+        # The publisher's own call hands the pop to an idle socket (no task woke for it). No
+        # stamp after the write: on loopback the send wakes the client, which on this 2-core
+        # VM often runs (and stamps the pop) before the server's syscall returns.
+        if message.get("type") == "pop":
+            stamps.setdefault(message["call_id"], {}).setdefault("socket", time.monotonic_ns())
+        return send_now(self, message)
+
     setattr(Subscriber, "offer", stamped_offer)  # noqa: B010 (a bench-only wrapper)
     setattr(AgentSocket, "send", stamped_send)  # noqa: B010 (a bench-only wrapper)
+    setattr(AgentSocket, "send_now", stamped_send_now)  # noqa: B010 (a bench-only wrapper)
     return on_event
 
 

@@ -110,7 +110,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             last_seq = int(notice["seq"])
         if app[DEGRADED].on:  # before the feed: the page shows the banner from the start
             await socket.send(degraded_message(True))
-        feed = bus.subscribe(session.agent, after=last_seq)
+        feed = bus.subscribe(session.agent, after=last_seq, direct=socket.send_now)
         pump = asyncio.create_task(
             _forward(notice, feed, socket, withheld, head), name=f"ws-{session.agent}"
         )

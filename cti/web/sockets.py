@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,11 +24,13 @@ CLOSE_GOING_AWAY = 1001  # the server is stopping: reconnect with last_seq
 class AgentSocket:
     """Writes one agent's messages to one WebSocket without letting a slow reader stall us.
 
-    Messages are written in order straight from the bus feed, one task, no extra queue: a
-    write that waits longer than `send_timeout_s` (the browser stopped reading, or its
-    network did) drops the socket, and while a write waits the bus's own bounded
-    per-subscriber queue takes the backlog (overflowing it also drops the socket). Either
-    way the client reconnects with its last `seq` and the bus replays what it missed.
+    Messages are written in order: a live message that finds the socket idle is written by
+    the publisher's own call (`send_now`: the pop leaves in the loop turn that read its AMI
+    event); the rest straight from the bus feed, one task, no extra queue. A write that
+    waits longer than `send_timeout_s` (the browser stopped reading, or its network did)
+    drops the socket, and while a write waits the bus's own bounded per-subscriber queue
+    takes the backlog (overflowing it also drops the socket). Either way the client
+    reconnects with its last `seq` and the bus replays what it missed.
     """
 
     def __init__(
@@ -51,27 +53,74 @@ class AgentSocket:
         self._send_timeout_s = send_timeout_s
         self.dropped: str | None = None
         self._writing = asyncio.Lock()  # the feed and the heartbeat write one frame at a time
+        self._finishing: asyncio.Task[None] | None = None  # a `send_now` waiting for drain
 
     async def send(self, message: Mapping[str, Any]) -> bool:
         """Write one message; False when the socket is gone or was dropped for slowness."""
         if self.dropped is not None or self.ws.closed:
             return False
-        frame = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        frame = _frame(message)
         try:
             # The deadline bounds the wait on the transport's drain, which is where a peer
             # that stops reading makes send_str wait.
             async with asyncio.timeout(self._send_timeout_s), self._writing:
+                while self._finishing is not None:
+                    await asyncio.wait([self._finishing])
                 await self.ws.send_str(frame)
         except TimeoutError:
             self.drop("send_timeout")
             return False
         except (ConnectionError, RuntimeError):
             return False  # closed under us; the reader side sees it too
+        self._sent(message)
+        return True
+
+    def send_now(self, message: Mapping[str, Any]) -> bool:
+        """Write `message` on the caller's own call when nothing is being written; False
+        (nothing done) when it must wait its turn through `send`, or the socket is gone.
+
+        aiohttp writes an uncompressed frame to the transport at once and waits only when the
+        transport asks it to drain: the write's coroutine is run here by hand, and only a
+        write that has to wait becomes a task, finished under the same deadline as `send`
+        (later messages wait for it).
+        """
+        if self.dropped is not None or self.ws.closed:
+            return False
+        if self._finishing is not None or self._writing.locked():
+            return False
+        write = self.ws.send_str(_frame(message))
+        try:
+            waiting = write.send(None)
+        except StopIteration:
+            self._sent(message)
+            return True
+        except (ConnectionError, RuntimeError):
+            return False  # closed under us: `send` finds it so too and the feed ends
+        self._finishing = asyncio.create_task(
+            self._finish(write, waiting, message), name=f"ws-finish-{self.agent}"
+        )
+        return True
+
+    async def _finish(
+        self, write: Coroutine[Any, Any, None], waiting: object, message: Mapping[str, Any]
+    ) -> None:
+        try:
+            async with asyncio.timeout(self._send_timeout_s):
+                await _resume(write, waiting)
+        except TimeoutError:
+            self.drop("send_timeout")
+        except (ConnectionError, RuntimeError):
+            pass  # closed under us; the reader side sees it too
+        else:
+            self._sent(message)
+        finally:
+            self._finishing = None
+
+    def _sent(self, message: Mapping[str, Any]) -> None:
         self._metrics.messages_sent.labels(str(message.get("type", ""))).inc()
         seq = message.get("seq")
         if isinstance(seq, int) and seq > self.last_seq:
             self.last_seq = seq
-        return True
 
     def drop(self, reason: str) -> None:
         """Cut the connection at once (no close handshake: the peer is not reading)."""
@@ -89,6 +138,35 @@ class AgentSocket:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 2.0)
         except (TimeoutError, ConnectionError, RuntimeError):
             self.drop("close_timeout")
+
+
+def _frame(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _resume(coro: Coroutine[Any, Any, None], waiting: object) -> None:
+    """Run to its end a coroutine started by hand (`coro.send(None)` gave `waiting`), as the
+    task running it would: each future it yields is awaited, and its outcome sent back in."""
+    while True:
+        try:
+            if waiting is None:
+                await asyncio.sleep(0)  # a bare yield: the coroutine asked for one loop turn
+            elif isinstance(waiting, asyncio.Future):
+                # What a task does with a yielded future: take it over, then wait for it.
+                waiting._asyncio_future_blocking = False
+                await waiting
+            else:
+                raise RuntimeError(f"a write yielded {waiting!r}, not a future")
+        except BaseException as exc:
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
 
 
 class SocketHub:

@@ -32,11 +32,13 @@ def test_any_event_sequence_is_handled_and_only_open_calls_are_logged(
     tracker = CallTracker(Seats())
     pops = 0
     for i, event in enumerate(events):
-        open_before = set(tracker.calls)
+        # A Uniqueid seen again after its call ended opens a new call (`<uniqueid>-2`): the
+        # calls are compared by call id, not by the Uniqueid they are held under.
+        open_before = {call.call_id for call in tracker.calls.values()}
         for item in tracker.handle(event, float(i)):
             if isinstance(item, CallFinished):
                 assert item.record.call_id in open_before
-                assert item.record.call_id not in tracker.calls
+                assert item.record.call_id not in {c.call_id for c in tracker.calls.values()}
                 assert item.record.waited_s >= 0
             elif isinstance(item, PopDue):
                 pops += 1
