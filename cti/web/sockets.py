@@ -88,13 +88,18 @@ class AgentSocket:
             return False
         if self._finishing is not None or self._writing.locked():
             return False
-        write = self.ws.send_str(_frame(message))
+        # Whatever goes wrong here goes back to the socket's own task (False), never to the
+        # publisher, which is the AMI event path and has other agents' messages to deliver.
+        try:
+            write = self.ws.send_str(_frame(message))
+        except Exception:
+            return False  # not serialisable: the feed's task meets it and drops the socket
         try:
             waiting = write.send(None)
         except StopIteration:
             self._sent(message)
             return True
-        except (ConnectionError, RuntimeError):
+        except Exception:
             return False  # closed under us: `send` finds it so too and the feed ends
         self._finishing = asyncio.create_task(
             self._finish(write, waiting, message), name=f"ws-finish-{self.agent}"

@@ -133,3 +133,18 @@ async def test_a_busy_reader_gets_the_message_through_its_queue() -> None:
     assert first["seq"] == 1
     assert ws.frames == []  # nobody waited yet: the feed yields it, the reader writes it
     await feed.aclose()
+
+
+async def test_a_message_that_cannot_be_written_never_fails_the_publisher() -> None:
+    bus, ws = InProcessBus(), Ws()
+    socket = _socket(ws, Request())
+    other = _socket(Ws(), Request())
+    feeds = [bus.subscribe("a07", direct=s.send_now) for s in (socket, other)]
+    readers = [asyncio.create_task(anext(feed)) for feed in feeds]
+    await asyncio.sleep(0)
+    # not JSON: the publisher goes on; the message is left to the readers' tasks
+    seq = bus.publish_nowait("a07", {"type": "pop", "call_id": "c1", "at": object()})
+    assert seq == 1
+    queued = await asyncio.gather(*readers)
+    assert [m["seq"] for m in queued] == [1, 1]
+    assert ws.frames == []
