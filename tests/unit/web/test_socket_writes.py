@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, cast
 
 from aiohttp import web
 
-from cti.bus import InProcessBus
+from cti.bus import InProcessBus, Message
 from cti.web.metrics import WebMetrics
 from cti.web.sockets import AgentSocket
 
@@ -55,6 +56,10 @@ def _socket(ws: Ws, request: Request, timeout_s: float = 5.0) -> AgentSocket:
     )
 
 
+async def _first(feed: AsyncIterator[Message]) -> Message:
+    return await anext(feed)
+
+
 def _seqs(ws: Ws) -> list[int]:
     return [int(f["seq"]) for f in ws.frames]
 
@@ -63,7 +68,7 @@ async def test_an_idle_socket_is_written_on_the_publishers_call() -> None:
     bus, ws = InProcessBus(), Ws()
     socket = _socket(ws, Request())
     feed = bus.subscribe("a07", direct=socket.send_now)
-    reader = asyncio.create_task(anext(feed))
+    reader = asyncio.create_task(_first(feed))
     await asyncio.sleep(0)  # the reader waits on its empty queue
     seq = bus.publish_nowait("a07", {"type": "pop", "call_id": "c1"})
     # written before this coroutine gave the loop a turn: no task woke to write it
@@ -110,7 +115,7 @@ async def test_a_write_that_never_drains_drops_the_socket_at_the_deadline() -> N
     bus, ws, request = InProcessBus(), Ws(), Request()
     socket = _socket(ws, request, timeout_s=0.05)
     feed = bus.subscribe("a07", direct=socket.send_now)
-    reader = asyncio.create_task(anext(feed))
+    reader = asyncio.create_task(_first(feed))
     await asyncio.sleep(0)
     ws.paused = True
     bus.publish_nowait("a07", {"type": "pop", "call_id": "c1"})
@@ -132,7 +137,7 @@ async def test_a_busy_reader_gets_the_message_through_its_queue() -> None:
     first = await anext(feed)
     assert first["seq"] == 1
     assert ws.frames == []  # nobody waited yet: the feed yields it, the reader writes it
-    await feed.aclose()
+    await cast(AsyncGenerator[Message, None], feed).aclose()
 
 
 async def test_a_message_that_cannot_be_written_never_fails_the_publisher() -> None:
@@ -140,7 +145,7 @@ async def test_a_message_that_cannot_be_written_never_fails_the_publisher() -> N
     socket = _socket(ws, Request())
     other = _socket(Ws(), Request())
     feeds = [bus.subscribe("a07", direct=s.send_now) for s in (socket, other)]
-    readers = [asyncio.create_task(anext(feed)) for feed in feeds]
+    readers = [asyncio.create_task(_first(feed)) for feed in feeds]
     await asyncio.sleep(0)
     # not JSON: the publisher goes on; the message is left to the readers' tasks
     seq = bus.publish_nowait("a07", {"type": "pop", "call_id": "c1", "at": object()})
