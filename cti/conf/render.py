@@ -248,8 +248,15 @@ def _queue_pairs(queue: QueueSpec) -> list[tuple[str, object]]:
 
 def render_queues(config: HotlineConfig) -> str:
     """queues.conf: no static members (the CTI server adds every seat, `persistentmembers =
-    no`), one section per queue."""
-    parts = [HEADER, _section("general", [("persistentmembers", "no"), ("shared_lastcall", "yes")])]
+    no`), callers rung in parallel (`autofill = yes`), one section per queue."""
+    general: list[tuple[str, object]] = [
+        ("persistentmembers", "no"),
+        ("shared_lastcall", "yes"),
+        # Asterisk's default (no) rings for the head caller only: the callers behind it wait
+        # until it is connected or leaves (an unanswered seat: 15 s and more), seats free.
+        ("autofill", "yes"),
+    ]
+    parts = [HEADER, _section("general", general)]
     for queue in config.queues:
         note = f"{queue.kind} queue, language {queue.language}"
         if queue.title:

@@ -1,26 +1,32 @@
 """The configuration `cti conf render` writes, loaded into the real Asterisk 22.10.1 on free
-ports: it boots with nothing at WARNING or ERROR, has every queue and seat, and an
+ports: it boots with nothing at WARNING or ERROR, has every queue and seat, an
 administrator's queue change reaches it live (files rewritten + QueueReload sent by the
-least-privileged CTI user) without dropping a dynamic member."""
+least-privileged CTI user) without dropping a dynamic member, and two callers who join a
+queue together ring two free seats at once (`autofill = yes`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cti.ami import AMIClient
-from cti.conf import HotlineConfig, RenderOptions, check, render, write
+from cti.ami import AMIClient, Event, Response
+from cti.conf import HotlineConfig, RenderOptions, check, render, seat_password, write
 from cti.conf.live import apply_files, diff_files, reload_actions
 from cti.settings import AMISettings, AsteriskConfSettings, IVRSettings, Settings
 from cti.testbed import Asterisk, AsteriskError, Ports, free_port, free_udp_and_tcp_port
 from queues.model import QueueSpec
+from tests.support.sipp import register_seat, seat_phone
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asterisk
 SECRET = "rendered-ami-secret"
+SEAT_KEY = "test-key"
 
 
 @dataclass
@@ -37,7 +43,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
     settings = Settings(
         ami=AMISettings(port=ami, username="cti", secret=SECRET),
         ivr=IVRSettings(port=agi),
-        conf=AsteriskConfSettings(sip_bind=f"127.0.0.1:{sip}", seat_secret_key="test-key"),
+        conf=AsteriskConfSettings(sip_bind=f"127.0.0.1:{sip}", seat_secret_key=SEAT_KEY),
     )
     files = render(HotlineConfig(), settings, RenderOptions())
     write(files, base / "conf")
@@ -126,3 +132,84 @@ async def test_a_queue_change_reaches_asterisk_live_and_keeps_dynamic_members(
     )
     assert all(r.ok for r in back)
     await ami.send("QueueRemove", {"Queue": "q-zh", "Interface": "Local/seat07@agents/n"})
+
+
+async def test_two_callers_joining_together_ring_two_free_seats_at_once(
+    rendered: Rendered, ami: AMIClient, tmp_path: Path
+) -> None:
+    """`autofill = yes`: the second caller rings the other free seat at once. Asterisk's
+    default (no) holds it behind the head caller until that one is connected or leaves:
+    measured 30 s here (both phones ring unanswered; the head gives up after 30 s)."""
+    seats = ("seat07", "seat08")
+    sip_port = int(rendered.settings.conf.sip_bind.rsplit(":", 1)[1])
+    called: list[tuple[float, Event]] = []
+
+    def on_agent_called(event: Event) -> None:
+        if event.name == "AgentCalled":
+            called.append((time.monotonic(), event))
+
+    async with contextlib.AsyncExitStack() as phones_up:
+        phones = []
+        for seat in seats:
+            port = free_udp_and_tcp_port()
+            phones.append(
+                await phones_up.enter_async_context(
+                    seat_phone(port, tmp_path, scenario="uas_noanswer.xml")
+                )
+            )
+            registering = await register_seat(
+                sip_port,
+                tmp_path,
+                seat=seat,
+                password=seat_password(SEAT_KEY, seat),
+                contact=f"sip:{seat}@127.0.0.1:{port}",
+            )
+            assert await registering.wait(30) == 0, registering.output()
+            await ami.send(
+                "QueueAdd", {"Queue": "q-zh", "Interface": f"PJSIP/{seat}", "MemberName": seat}
+            )
+        unsubscribe = ami.subscribe(on_agent_called)
+        try:
+            await eventually(
+                lambda: rendered.asterisk.cli("queue show q-zh").count("(Not in use)") == 2,
+                what="both seats free members of q-zh",
+            )
+            # Straight into the rendered [hotline-queue] (the IVR's part is not this test's).
+            originates = [
+                ami.send(
+                    "Originate",
+                    [
+                        ("Channel", "Local/s@hotline-queue/n"),
+                        ("Application", "Wait"),
+                        ("Data", "30"),
+                        ("CallerID", number),
+                        ("Variable", "QUEUE=q-zh"),
+                        ("Async", "true"),
+                    ],
+                    idempotent=False,
+                )
+                for number in ("05356683318", "05356683319")
+            ]
+            answers = await asyncio.gather(*originates)
+            assert all(isinstance(r, Response) and r.ok for r in answers), answers
+
+            def both_ringing() -> list[tuple[float, Event]]:
+                rang = [f"{e['CallerIDNum']} at {e['MemberName']}" for _, e in called]
+                assert len(rang) >= 2, f"not both callers ringing a seat, only: {rang}"
+                return called[:2]
+
+            both = await eventually(both_ringing, within_s=10)
+            (first_at, first), (second_at, second) = both
+            assert first["Channel"] != second["Channel"]  # two callers, not one ringing twice
+            assert {first["MemberName"], second["MemberName"]} == set(seats)
+            assert second_at - first_at < 0.5, (
+                f"second caller rang {second_at - first_at:.3f} s later"
+            )
+        finally:
+            unsubscribe()
+            await asyncio.to_thread(rendered.asterisk.cli, "channel request hangup all")
+            for seat in seats:
+                await ami.send("QueueRemove", {"Queue": "q-zh", "Interface": f"PJSIP/{seat}"})
+        for phone in phones:  # each rang once and was cancelled
+            assert await phone.wait(30) == 0, phone.output()
+    assert rendered.asterisk.log_problems() == []
