@@ -26,7 +26,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +45,7 @@ from cti.bus.base import (
     Subscriber,
     history_after,
 )
+from cti.bus.redis_feed import LiveFeed
 from cti.bus.redis_link import RedisLink, encode, encode_bulk
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,14 @@ class _Local:
 
 
 @dataclass(slots=True)
+class _Retry:
+    """The live listener's state between connections."""
+
+    lost: bool = False
+    backoff: float = _LISTEN_RETRY_MIN_S
+
+
+@dataclass(slots=True)
 class _Post:
     """A message waiting for its script's reply."""
 
@@ -140,6 +149,14 @@ class RedisBus:
         # This bus's mark on the live feed: what it published, its subscribers already have.
         self._node = uuid.uuid4().hex[:16]
         self._node_mark = self._node.encode()
+        # The live feed on a connection of its own, this node's messages passed over unread
+        # (plain TCP); else (TLS, a Unix socket) redis-py's pub/sub.
+        self._feed = LiveFeed.for_pool(
+            pool.connection_kwargs,
+            plain_tcp=pool.connection_class is aioredis.Connection,
+            channel=self._live_channel,
+            skip=self._node_mark + b"\n",
+        )
 
     @classmethod
     def from_url(
@@ -310,35 +327,52 @@ class RedisBus:
 
     async def _listen(self) -> None:
         """The live feed, for as long as the bus is open: a lost pub/sub connection (Redis
-        restarted, `CLIENT KILL TYPE pubsub`) is re-made, and every open subscription then
-        catches up from the stream, so no socket stays open and silent."""
-        backoff = _LISTEN_RETRY_MIN_S
-        lost = False
+        restarted, `CLIENT KILL TYPE pubsub`, a PING unanswered) is re-made, and every open
+        subscription then catches up from the stream, so no socket stays open and silent."""
+        retry = _Retry()
+
+        def subscribed() -> None:
+            self._listening.set()
+            if retry.lost:
+                log.info("redis bus: live feed back; subscriptions catch up")
+                self._catch_up_all()
+            retry.backoff = _LISTEN_RETRY_MIN_S
+
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._live_channel)
-                self._listening.set()
-                if lost:
-                    log.info("redis bus: live feed back; subscriptions catch up")
-                    self._catch_up_all()
-                backoff = _LISTEN_RETRY_MIN_S
-                while True:
-                    item = await pubsub.get_message(timeout=None)
-                    if item is None:
-                        continue
-                    self._on_live(item["data"])
+                if self._feed is not None:
+                    await self._feed.run(self._on_live, subscribed)
+                else:
+                    await self._listen_redis_py(subscribed)
             except (aioredis.RedisError, OSError) as exc:
                 log.warning(
-                    "redis bus: live feed lost (%s); again in %.1f s", type(exc).__name__, backoff
+                    "redis bus: live feed lost (%s); again in %.1f s",
+                    type(exc).__name__,
+                    retry.backoff,
                 )
+                # Redis may have restarted: the pool's idle connections would then fail the
+                # next head/since/restore_head once each. Connect those afresh.
+                with contextlib.suppress(Exception):
+                    await self._redis.connection_pool.disconnect(inuse_connections=False)
             finally:
                 self._listening.clear()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-            lost = True
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _LISTEN_RETRY_MAX_S)
+            retry.lost = True
+            await asyncio.sleep(retry.backoff)
+            retry.backoff = min(retry.backoff * 2, _LISTEN_RETRY_MAX_S)
+
+    async def _listen_redis_py(self, subscribed: Callable[[], None]) -> None:
+        # TLS or a Unix socket: redis-py parses every message, this node's own included.
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._live_channel)
+            subscribed()
+            while True:
+                item = await pubsub.get_message(timeout=None)
+                if item is not None:
+                    self._on_live(item["data"])
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _catch_up_all(self) -> None:
         for subs in self._local.subscribers.values():
@@ -347,7 +381,7 @@ class RedisBus:
 
     def _on_live(self, data: bytes | str) -> None:
         # Only what a local reader waits for is decoded; this node's own messages were
-        # delivered when published.
+        # delivered when published (the LiveFeed passes them over before they get here).
         raw = data if isinstance(data, bytes) else data.encode()
         try:
             node, agent, seq_text, payload = raw.split(b"\n", 3)
