@@ -14,9 +14,11 @@ what was posted meanwhile as one redis-py pipeline, one batch in flight at a tim
 
 The publishing node hands the message to its own subscribers as soon as the script returns
 its seq (one round trip for a pop, not a round trip and then a pub/sub hop back); the live
-feed carries the publishing node's id, and a node skips its own messages there. Readers
-take messages by seq: one that arrives ahead of a lower seq (another node's, still on the
-wire) makes the reader fill the gap from the stream, as after a pub/sub reconnect.
+feed carries the publishing node's id, and the node's `LiveFeed` passes its own messages
+over before reading them (over TLS or a Unix socket redis-py reads the feed and `_on_live`
+skips them). Readers take messages by seq: one that arrives ahead of a lower seq (another
+node's, still on the wire) makes the reader fill the gap from the stream, as after a pub/sub
+reconnect.
 """
 
 from __future__ import annotations
