@@ -224,7 +224,12 @@ class RedisSessionStore:
             if now - checked_at < self._recheck_s:
                 return session
         try:
-            raw = await self._redis.get(f"{self._prefix}session:{key}")
+            try:
+                raw = await self._redis.get(f"{self._prefix}session:{key}")
+            except aioredis.ConnectionError:
+                # A pooled connection that Redis's restart cut fails once; the next one is
+                # made afresh. (A GET: safe to send again.)
+                raw = await self._redis.get(f"{self._prefix}session:{key}")
         except _STORE_DOWN:
             if cached is None:
                 raise
