@@ -132,6 +132,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
             await stop_task(expiry)
             await stop_task(beat)
             await stop_task(pump)
+            await socket.stop()  # after the feed: no publisher's write can start after it
     log.info("agent socket closed: agent=%s dropped=%s", session.agent, socket.dropped)
     return ws
 

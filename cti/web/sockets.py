@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cti import stop_task
 from cti.web.metrics import WebMetrics
 from cti.web.sessions import token_key
 
@@ -120,6 +121,14 @@ class AgentSocket:
             self._sent(message)
         finally:
             self._finishing = None
+
+    async def stop(self) -> None:
+        """End a `send_now` write still waiting for drain, as the feed's own write ends with
+        its task: called when the socket's handler returns, so nothing of it outlives that."""
+        finishing = self._finishing
+        if finishing is not None:
+            await stop_task(finishing)
+            self._finishing = None  # cancelled before its first step, it never reached `finally`
 
     def _sent(self, message: Mapping[str, Any]) -> None:
         self._metrics.messages_sent.labels(str(message.get("type", ""))).inc()

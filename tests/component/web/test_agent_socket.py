@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from cti.web import SocketLimits
@@ -169,3 +170,31 @@ async def test_a_browser_offering_deflate_gets_plain_frames(make_stack: MakeStac
     assert ws.compress == 0  # the server declined permessage-deflate
     await stack.bus.publish("a07", pop("plain"))
     assert (await _next(ws))["call_id"] == "plain"
+
+
+def _writes_waiting_for_drain(agent: str) -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == f"ws-finish-{agent}" and not t.done()]
+
+
+# Only the in-process bus writes a live message on the publisher's own call.
+@pytest.mark.parametrize("bus_kind", ["memory"])
+async def test_a_write_waiting_for_drain_ends_with_its_socket(make_stack: MakeStack) -> None:
+    stack = await make_stack(limits=SocketLimits(send_timeout_s=30.0))
+    s = await stack.login("a07", "seat07")
+    ws = await _connect(stack, s["token"], s["last_seq"])  # reads nothing: the writes back up
+    for i in range(3000):
+        await stack.bus.publish("a07", pop(f"c{i}", pad=16_000))
+        if _writes_waiting_for_drain("a07"):
+            break
+        await asyncio.sleep(0)
+    assert _writes_waiting_for_drain("a07")  # a publisher's write left waiting for drain
+    # The client says goodbye without reading what is still on its way: the handler ends.
+    await ws._writer.close(1000, b"")
+    for _ in range(100):
+        health = await (await stack.client.get("/health")).json()
+        if health["agent_sockets"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert health["agent_sockets"] == 0
+    # Nothing of the socket outlives its handler (the feed's own write was cancelled there too).
+    assert _writes_waiting_for_drain("a07") == []
