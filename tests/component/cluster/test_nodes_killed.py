@@ -9,12 +9,7 @@ queue members are driven by one node at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -32,6 +27,7 @@ from cti.db import create_engine, upgrade
 from cti.settings import AMISettings
 from cti.sim import CallerSpec, PbxConfig, SimConfig, SimThread
 from seats import SqlAgentAccounts
+from tests.support.cti_nodes import ServeProcess, acting, free_port, health, spawn_serve, stop_all
 from tests.support.postgres import create_pg_database, drop_pg_database, pg_url
 from tests.support.redis import REDIS_URL, delete_keys
 from tests.support.waiting import eventually
@@ -43,34 +39,12 @@ FAST = PbxConfig(no_answer_ratio=0.0, answer_delay=(0.05, 0.1), retry=0.05)
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Node:
-    name: str
-    http_port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.http_port}{path}"
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
-
-
 @dataclass
 class Agent:
     """One agent's page: its socket on one node, the messages it got."""
 
     name: str
-    node: Node
+    node: ServeProcess
     ws: aiohttp.ClientWebSocketResponse
     got: list[dict[str, Any]] = field(default_factory=list)
 
@@ -80,7 +54,7 @@ class Agent:
 
 @dataclass
 class Cluster:
-    nodes: list[Node]
+    nodes: list[ServeProcess]
     ami_port: int
     sim: SimThread
     db_url: str
@@ -98,28 +72,23 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     for n in range(1, 7):
         await accounts.add(f"a{n:02d}", f"Agent {n}", "zh", PASSWORD, f"seat{n:02d}")
     await engine.dispose()
-    ami_port = _free_port()
+    ami_port = free_port()
     sim = SimThread(SimConfig(port=ami_port, pbx=FAST))
     await sim.start()
-    nodes = []
-    for i in range(count):
-        http_port = _free_port()
-        env = {
-            **os.environ,
-            "CTI_DATABASE_URL": db_url,
-            "CTI_REDIS_URL": REDIS_URL,
-            "CTI_REDIS_PREFIX": prefix,
-            "CTI_NODE_ID": f"node-{i}",
-            "CTI_HTTP__PORT": str(http_port),
-            "CTI_IVR__PORT": str(_free_port()),
-            "CTI_AMI__PORT": str(ami_port),
-            "CTI_MEMBERS__INTERFACE": "Local/{seat}@agents/n",
-            "CTI_MEMBERS__RETRY_S": "0.2",
-            "CTI_MEMBERS__ACW_TIMEOUT_S": "0",
-        }
-        log = tmp_path / f"node-{i}.log"
-        process = spawn(env, log, tmp_path)
-        nodes.append(Node(f"node-{i}", http_port, process, log))
+    env = {
+        **os.environ,
+        "CTI_DATABASE_URL": db_url,
+        "CTI_REDIS_URL": REDIS_URL,
+        "CTI_REDIS_PREFIX": prefix,
+        "CTI_AMI__PORT": str(ami_port),
+        "CTI_MEMBERS__INTERFACE": "Local/{seat}@agents/n",
+        "CTI_MEMBERS__RETRY_S": "0.2",
+        "CTI_MEMBERS__ACW_TIMEOUT_S": "0",
+    }
+    nodes = [
+        spawn_serve(f"node-{i}", {**env, "CTI_IVR__PORT": str(free_port())}, tmp_path)
+        for i in range(count)
+    ]
     try:
         yield Cluster(nodes, ami_port, sim, db_url)
     finally:
@@ -129,46 +98,7 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await drop_pg_database(db)
 
 
-def spawn(env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """`cti serve` in its own process, its output in `log`."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [str(Path(sys.executable).parent / "cti"), "serve"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_all(nodes: list[Node]) -> None:
-    """SIGTERM (a normal stop), then SIGKILL whatever is still up after 15 s."""
-    for node in nodes:
-        if node.process.poll() is None:
-            node.process.send_signal(signal.SIGTERM)
-    for node in nodes:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            node.process.wait(15)
-        if node.process.poll() is None:
-            node.process.kill()
-
-
-async def health(http: aiohttp.ClientSession, node: Node) -> dict[str, Any] | None:
-    try:
-        async with http.get(node.url("/health")) as resp:
-            body: dict[str, Any] = await resp.json()
-            return body if resp.status == 200 else None
-    except aiohttp.ClientError:
-        return None
-
-
-async def acting(http: aiohttp.ClientSession, nodes: list[Node]) -> Node | None:
-    found = [n for n in nodes if (await health(http, n) or {}).get("acting")]
-    assert len(found) <= 1, f"two nodes act at once: {[n.name for n in found]}"
-    return found[0] if found else None
-
-
-async def log_in(http: aiohttp.ClientSession, node: Node, n: int) -> Agent:
+async def log_in(http: aiohttp.ClientSession, node: ServeProcess, n: int) -> Agent:
     agent, seat = f"a{n:02d}", f"seat{n:02d}"
     async with http.post(
         node.url("/api/login"), json={"agent": agent, "password": PASSWORD, "seat": seat}
