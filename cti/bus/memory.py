@@ -110,6 +110,10 @@ class InProcessBus:
                     last = message["seq"]
                     yield message
                 last = max(last, after)
+                if direct is not None and last > channel.last_seq:
+                    # Ahead of the channel: seqs up to `last` are taken and skipped, as below.
+                    write = direct
+                    sub.direct = lambda message: message["seq"] <= last or write(message)
             while True:
                 message = await sub.next(agent_id)
                 if message["seq"] > last:

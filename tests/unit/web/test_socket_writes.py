@@ -153,3 +153,18 @@ async def test_a_message_that_cannot_be_written_never_fails_the_publisher() -> N
     queued = await asyncio.gather(*readers)
     assert [m["seq"] for m in queued] == [1, 1]
     assert ws.frames == []
+
+
+async def test_seqs_the_reader_already_has_are_not_written_on_the_publishers_call() -> None:
+    # A reader ahead of the channel (`after` above its head) skips seqs up to `after`, as the
+    # feed does without `direct`: no seq reaches it twice.
+    bus, ws = InProcessBus(), Ws()
+    socket = _socket(ws, Request())
+    feed = bus.subscribe("a07", after=2, direct=socket.send_now)
+    reader = asyncio.create_task(_first(feed))
+    await asyncio.sleep(0)
+    for n in range(4):
+        bus.publish_nowait("a07", {"type": "pop", "call_id": f"c{n}"})
+    assert _seqs(ws) == [3, 4]
+    reader.cancel()
+    await asyncio.gather(reader, return_exceptions=True)
