@@ -152,6 +152,13 @@ class AgentSocket:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 2.0)
         except (TimeoutError, ConnectionError, RuntimeError):
             self.drop("close_timeout")
+        except asyncio.CancelledError:
+            # aiohttp shares one drain future per connection: a write that timed out cancels
+            # it under this close too. Only a cancel of this task itself goes on up.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            self.drop("close_timeout")
 
 
 def _frame(message: Mapping[str, Any]) -> str:

@@ -168,3 +168,35 @@ async def test_seqs_the_reader_already_has_are_not_written_on_the_publishers_cal
     assert _seqs(ws) == [3, 4]
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
+
+
+class ClosingWs(Ws):
+    """A close whose wait for the transport is cancelled by another writer's deadline (aiohttp
+    shares one drain future per connection)."""
+
+    async def close(self, *, code: int, message: bytes) -> bool:
+        raise asyncio.CancelledError
+
+
+async def test_a_close_cut_short_by_another_writers_deadline_drops_the_socket() -> None:
+    request = Request()
+    socket = _socket(ClosingWs(), request)
+    await socket.close(4001, "logged out")  # does not raise into close_agent / close_all
+    assert socket.dropped == "close_timeout"
+    assert request.transport.aborted
+
+
+async def test_a_close_whose_own_task_is_cancelled_is_cancelled() -> None:
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    class SlowClose(Ws):
+        async def close(self, *, code: int, message: bytes) -> bool:
+            await gate
+            return True
+
+    socket = _socket(SlowClose(), Request())
+    closing = asyncio.create_task(socket.close(1001, "stopping"))
+    await asyncio.sleep(0)
+    closing.cancel()
+    results = await asyncio.gather(closing, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
