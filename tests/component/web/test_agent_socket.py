@@ -11,6 +11,7 @@ from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from cti.web import SocketLimits
 from tests.component.web.conftest import MakeStack, Stack, pop
+from tests.support.waiting import eventually
 
 
 async def _next(ws: ClientWebSocketResponse, within: float = 5) -> dict[str, Any]:
@@ -142,12 +143,7 @@ async def test_non_reading_client_is_dropped_without_stalling_others(
     await asyncio.wait_for(reader, 20)
     assert got == list(range(1, total + 1))
     # The slow socket goes within the write deadline (2 s) of its first blocked write.
-    for _ in range(100):
-        health = await (await stack.client.get("/health")).json()
-        if health["agent_sockets"] == 1:
-            break
-        await asyncio.sleep(0.1)
-    assert health["agent_sockets"] == 1
+    await _sockets_open(stack, 1)
     metrics = await (await stack.client.get("/metrics")).text()
     dropped = [
         line
@@ -190,11 +186,16 @@ async def test_a_write_waiting_for_drain_ends_with_its_socket(make_stack: MakeSt
     assert _writes_waiting_for_drain("a07")  # a publisher's write left waiting for drain
     # The client says goodbye without reading what is still on its way: the handler ends.
     await ws._writer.close(1000, b"")
-    for _ in range(100):
-        health = await (await stack.client.get("/health")).json()
-        if health["agent_sockets"] == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert health["agent_sockets"] == 0
+    await _sockets_open(stack, 0)
     # Nothing of the socket outlives its handler (the feed's own write was cancelled there too).
     assert _writes_waiting_for_drain("a07") == []
+
+
+async def _sockets_open(stack: Stack, count: int) -> None:
+    """Wait until /health counts `count` open agent sockets (10 s)."""
+
+    async def counted() -> bool:
+        health = await (await stack.client.get("/health")).json()
+        return bool(health["agent_sockets"] == count)
+
+    await eventually(counted, within_s=10, what=f"{count} agent socket(s) open")
