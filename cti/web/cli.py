@@ -26,11 +26,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     setup_logging()  # one record, one line: a CR/LF in a logged value cannot forge a record
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
+    app = create_app(settings)
+    app.on_startup.append(_settled)  # after every service has started (cleanup_ctx runs first)
     web.run_app(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         shutdown_timeout=5,
         access_log_class=AccessLogger,
     )
     return 0
+
+
+async def _settled(app: web.Application) -> None:
+    from cti.tasks import settle_heap
+
+    settle_heap()

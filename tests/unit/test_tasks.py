@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from cti import stop_task
 
@@ -50,3 +51,44 @@ async def test_changes_wakes_a_waiter_at_the_next_change_and_times_out_otherwise
     changes.bump()
     assert await asyncio.wait_for(waiting, 1.0) == 1
     assert await changes.after(0, 5.0) == 1  # already past: no wait
+
+
+def test_settle_heap_collects_then_keeps_the_started_heap_out_of_later_passes() -> None:
+    import gc
+    import weakref
+
+    from cti.tasks import settle_heap
+
+    class Node:
+        def __init__(self) -> None:
+            self.other: Node | None = None
+
+    garbage_a, garbage_b = Node(), Node()
+    garbage_a.other, garbage_b.other = garbage_b, garbage_a  # a cycle nobody holds
+    gone = weakref.ref(garbage_a)
+    del garbage_a, garbage_b
+    kept = [Node() for _ in range(100)]
+    gc.unfreeze()
+    try:
+        settle_heap()
+        assert gone() is None  # collected first, not frozen for ever
+        frozen = gc.get_freeze_count()
+        assert frozen >= 100  # what lives now is out of the collector's later passes
+        assert all(gc.is_tracked(n) for n in kept)  # still alive, only frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_cti_serve_settles_the_heap_once_every_service_has_started(monkeypatch: Any) -> None:
+    from aiohttp import web
+
+    from cti.cli import build_parser
+    from cti.web import cli as serve_cli
+
+    started: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", lambda app, **kw: started.append(app))
+    args = build_parser().parse_args(["serve", "--port", "0"])
+    assert serve_cli._cmd_serve(args) == 0
+    (app,) = started
+    # after the services' cleanup contexts, which aiohttp runs first among the startup hooks
+    assert list(app.on_startup)[-1] is serve_cli._settled
