@@ -225,6 +225,7 @@ async def serve(
     from cti.logs import setup as setup_logging
     from cti.settings import LocatorSettings, SeatsSettings, Settings
     from cti.state import CallLog, CallTracker, StateService
+    from cti.tasks import settle_heap
     from cti.web import WebServices, create_app
     from locator import Locator, parse_file, save_residents
     from seats import RedisSeatDirectory, SeatDirectory
@@ -279,6 +280,7 @@ async def serve(
     stamps: dict[str, dict[str, int]] = {}
     if breakdown:
         on_event = _stamp_stages(state, bus, stamps)
+    settle_heap()  # as `cti serve` does once started
     print(f"http {port}", flush=True)
     profiler = cProfile.Profile() if profile is not None else None
     while line := (await stdin.readline()).decode().strip():
