@@ -475,7 +475,7 @@ async def _agent(
         token = (await resp.json())["token"]
     async with session.ws_connect(f"{base}/ws/agent?token={token}&last_seq=0") as ws:
         await ready.put(agent)
-        await _stamp_pops(ws, received, all_in, expected, frames)
+        await stamp_pops(ws, received, all_in, expected, frames)
 
 
 async def _floor_client(
@@ -488,10 +488,10 @@ async def _floor_client(
 ) -> None:
     async with session.ws_connect(f"{base}/ws/floor") as ws:
         await ready.put("floor")
-        await _stamp_pops(ws, received, all_in, expected)
+        await stamp_pops(ws, received, all_in, expected)
 
 
-async def _stamp_pops(
+async def stamp_pops(
     ws: aiohttp.ClientWebSocketResponse,
     received: dict[str, int],
     all_in: asyncio.Event,

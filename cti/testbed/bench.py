@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 import aiohttp
 
 from cti.ami import AMIParser, Event, encode_action, shared_dir
+from cti.state.bench import stamp_pops
 from cti.testbed.asterisk import free_port
 from cti.testbed.calls import originate_caller
 from cti.testbed.running import RunningAsterisk
@@ -169,15 +169,7 @@ async def _agent(
         token = (await resp.json())["token"]
     async with http.ws_connect(f"{base}/ws/agent?token={token}") as ws:
         ready.set()
-        async for frame in ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                break
-            at = time.monotonic_ns()
-            message = json.loads(frame.data)
-            if message.get("type") == "pop":
-                pops.at.setdefault(message["call_id"], at)
-                if len(pops.at) >= pops.expected:
-                    pops.all_in.set()
+        await stamp_pops(ws, pops.at, pops.all_in, pops.expected)
 
 
 @dataclass
