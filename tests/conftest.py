@@ -30,4 +30,5 @@ def registry_sample() -> Path:
     return REGISTRY_SAMPLE
 
 
-pytest_plugins = ["tests.support.private_redis"]  # the `private_redis` fixture
+# the `private_redis` and `prefix` (a key prefix of the test's own) fixtures
+pytest_plugins = ["tests.support.private_redis", "tests.support.redis"]

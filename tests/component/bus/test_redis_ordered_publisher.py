@@ -8,8 +8,6 @@ to this node's readers marked `degraded`, in order, and each post's future holds
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,17 +17,10 @@ from redis.exceptions import RedisError
 from cti.bus import Message
 from cti.bus.redis import RedisBus
 from tests.support.private_redis import HAVE_REDIS_SERVER, PrivateRedis
-from tests.support.redis import REDIS_URL, delete_keys
+from tests.support.redis import REDIS_URL
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    made = f"test:{uuid.uuid4().hex}:"
-    yield made
-    await delete_keys(made)
 
 
 async def test_posts_keep_their_order_per_agent_and_overall_without_waiting(

@@ -21,17 +21,6 @@ OpenNode = Callable[[], Awaitable[RedisSeatDirectory]]
 
 
 @pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    prefix = f"test-seats:{uuid.uuid4().hex}:"
-    yield prefix
-    client = aioredis.Redis.from_url(REDIS_URL)
-    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
-@pytest.fixture
 async def open_node(prefix: str) -> AsyncIterator[OpenNode]:
     async with AsyncExitStack() as stack:
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from locator import Locator
 from seats import SeatDirectory
 from tests.support.clocks import SteppingClock
 from tests.support.recordings import recording_events
-from tests.support.redis import REDIS_URL, delete_keys
+from tests.support.redis import REDIS_URL
 
 pytestmark = pytest.mark.redis
 
@@ -49,13 +48,6 @@ def seated() -> SeatDirectory:
 
 def events(traces_dir: Path) -> list[Event]:
     return [e for name in RECORDINGS for e in recording_events(traces_dir / name)]
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    made = f"test:{uuid.uuid4().hex}:"
-    yield made
-    await delete_keys(made)
 
 
 class Node:

@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.component.web.conftest import PASSWORD, pop
-from tests.support.redis import REDIS_URL, delete_keys
+from tests.support.redis import REDIS_URL
 from tests.support.redis_node import Node, Page, redis_node
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    name = f"t-tokens-{uuid.uuid4().hex[:8]}:"
-    yield name
-    await delete_keys(name)
 
 
 async def _everything_under(client: aioredis.Redis, prefix: str) -> dict[str, tuple[str, int]]:
