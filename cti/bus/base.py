@@ -67,6 +67,9 @@ class Subscriber:
     overflowed: bool = False
     direct: DirectWrite | None = None
     parked: bool = False  # the reader waits in `next` for the queue to fill
+    # The highest seq the reader has, yielded or written by `direct` (kept by buses that use
+    # `direct`): `direct` is never handed a seq at or below it.
+    delivered: int = 0
 
     @classmethod
     def bounded(cls, limit: int, direct: DirectWrite | None = None) -> Subscriber:
@@ -77,8 +80,13 @@ class Subscriber:
         """Hand `message` over without waiting; a full queue cuts the reader off instead."""
         if self.overflowed:
             return
-        if self.parked and self.direct is not None and self.queue.empty() and self.direct(message):
-            return
+        if self.parked and self.direct is not None and self.queue.empty():
+            seq = message["seq"]
+            if seq <= self.delivered:
+                return  # the reader has it already
+            if self.direct(message):
+                self.delivered = seq
+                return
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:

@@ -103,21 +103,16 @@ class InProcessBus:
         sub = Subscriber.bounded(self._subscriber_queue, direct)
         channel.subscribers.append(sub)
         try:
-            last = 0
             if after is not None:
                 missed = history_after(channel.history, after, channel.last_seq)
                 for message in missed:
-                    last = message["seq"]
+                    sub.delivered = message["seq"]
                     yield message
-                last = max(last, after)
-                if direct is not None and last > channel.last_seq:
-                    # Ahead of the channel: seqs up to `last` are taken and skipped, as below.
-                    write = direct
-                    sub.direct = lambda message: message["seq"] <= last or write(message)
+                sub.delivered = max(sub.delivered, after)
             while True:
                 message = await sub.next(agent_id)
-                if message["seq"] > last:
-                    last = message["seq"]
+                if message["seq"] > sub.delivered:
+                    sub.delivered = message["seq"]
                     yield message
         finally:
             channel.subscribers.remove(sub)
