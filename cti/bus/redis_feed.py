@@ -28,7 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from cti.bus.redis_link import CONNECT_TIMEOUT_S, encode
+from cti.bus.redis_link import CONNECT_TIMEOUT_S, encode, hello, pool_address
 
 # What may wait in the buffer for the rest of its frame: pops are a few hundred bytes.
 MAX_PENDING_BYTES = 8 * 1024 * 1024
@@ -223,10 +223,7 @@ class LiveFeed:
         self._address = (host, port)
         self._channel = channel.encode()
         self._skip = skip
-        self._hello: list[bytes] = []
-        if password is not None:
-            auth: list[str] = [username, password] if username else [password]
-            self._hello.append(encode(["AUTH", *auth]))
+        self._hello = hello(username, password)  # pub/sub ignores the DB: no SELECT
         self._skipped_before = 0
         self._parser: FeedParser | None = None
 
@@ -236,16 +233,11 @@ class LiveFeed:
     ) -> LiveFeed | None:
         """A feed from where a redis-py pool connects, or None when it cannot go there (TLS,
         a Unix socket): the caller then reads the channel through redis-py."""
-        if not plain_tcp or "host" not in kwargs:
+        address = pool_address(kwargs, plain_tcp)
+        if address is None:
             return None
-        return cls(
-            kwargs["host"],
-            int(kwargs.get("port", 6379)),
-            channel,
-            skip,
-            kwargs.get("username"),
-            kwargs.get("password"),
-        )
+        host, port = address
+        return cls(host, port, channel, skip, kwargs.get("username"), kwargs.get("password"))
 
     @property
     def skipped(self) -> int:

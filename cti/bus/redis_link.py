@@ -35,6 +35,24 @@ REPLY_TIMEOUT_S = 5.0
 _WATCH_EVERY_S = 1.0
 
 
+def pool_address(kwargs: dict[str, Any], plain_tcp: bool) -> tuple[str, int] | None:
+    """Where a redis-py pool (its `connection_kwargs`) connects over plain TCP; None for TLS or
+    a Unix socket, where our own connections do not go."""
+    if not plain_tcp or "host" not in kwargs:
+        return None
+    return str(kwargs["host"]), int(kwargs.get("port", 6379))
+
+
+def hello(username: str | None, password: str | None, db: int = 0) -> list[bytes]:
+    """What a new connection sends first: AUTH when there is a password, SELECT unless DB 0."""
+    commands: list[bytes] = []
+    if password is not None:
+        commands.append(encode(["AUTH", username, password] if username else ["AUTH", password]))
+    if db:
+        commands.append(encode(["SELECT", db]))
+    return commands
+
+
 def encode(args: Sequence[str | int | bytes], head: bytes = b"", head_args: int = 0) -> bytes:
     """One command as a RESP array of bulk strings; `head` is the bulk strings of its first
     `head_args` arguments, encoded once beforehand (`encode_bulk`)."""
@@ -97,12 +115,7 @@ class RedisLink:
         password: str | None = None,
     ) -> None:
         self._address = (host, port)
-        self._hello: list[bytes] = []
-        if password is not None:
-            auth: list[str | int] = ["AUTH", username, password] if username else ["AUTH", password]
-            self._hello.append(encode(auth))
-        if db:
-            self._hello.append(encode(["SELECT", db]))
+        self._hello = hello(username, password, db)
         self._transport: asyncio.Transport | None = None
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -118,15 +131,12 @@ class RedisLink:
     def for_pool(cls, kwargs: dict[str, Any], plain_tcp: bool) -> RedisLink | None:
         """A link to where a redis-py pool connects, or None when this link cannot go there
         (TLS, a Unix socket): the caller then publishes through redis-py."""
-        if not plain_tcp or "host" not in kwargs:
+        address = pool_address(kwargs, plain_tcp)
+        if address is None:
             return None
-        return cls(
-            kwargs["host"],
-            int(kwargs.get("port", 6379)),
-            int(kwargs.get("db", 0)),
-            kwargs.get("username"),
-            kwargs.get("password"),
-        )
+        host, port = address
+        db = int(kwargs.get("db", 0))
+        return cls(host, port, db, kwargs.get("username"), kwargs.get("password"))
 
     def send(self, command: bytes, on_reply: OnReply) -> None:
         """Send `command` now (or once connected), after every command sent before it."""
