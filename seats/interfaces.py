@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A seat is `seat` + digits. It appears after a technology prefix (`Local/`, `PJSIP/`,
 # `Custom:`) or alone (MemberName), and is followed by the end, a dialplan context
@@ -10,6 +11,9 @@ import re
 _SEAT = re.compile(r"(?:^|[/:])(seat\d{1,4})(?=$|[@;/\-])", re.IGNORECASE)
 
 
+# Interfaces and member names are few (one or two a seat) and come back with every event of
+# a member: each is matched once. Channels differ per call; the bound keeps them from piling up.
+@lru_cache(maxsize=4096)
 def seat_of_interface(name: str | None) -> str | None:
     """The seat (`seat07`) named by an interface, member name or channel, else None.
 

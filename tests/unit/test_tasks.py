@@ -92,3 +92,36 @@ def test_cti_serve_settles_the_heap_once_every_service_has_started(monkeypatch: 
     (app,) = started
     # after the services' cleanup contexts, which aiohttp runs first among the startup hooks
     assert list(app.on_startup)[-1] is serve_cli._settled
+
+
+def test_after_settle_heap_a_burst_of_survivors_leaves_no_long_middle_pass() -> None:
+    # A shift's logins: objects that stay (agent sockets), made in a burst. Each middle
+    # (generation 1) pass stops the loop for as long as it walks: after settle_heap none
+    # walks more than four young generations' worth, where Python's default thresholds let
+    # twelve pile up (~8,400 objects, over a millisecond under a pop).
+    import gc
+
+    from cti.tasks import COLLECTOR_THRESHOLDS, settle_heap
+
+    walked: list[int] = []
+
+    def probe(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 1:
+            walked.append(len(gc.get_objects(0)) + len(gc.get_objects(1)))
+
+    before = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        settle_heap()
+        gc.callbacks.append(probe)
+        try:
+            survivors = [[n] for n in range(40_000)]  # lists: always tracked
+        finally:
+            gc.callbacks.remove(probe)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert len(survivors) == 40_000
+    young = COLLECTOR_THRESHOLDS[0]
+    assert len(walked) >= 5  # the burst did run middle passes
+    assert max(walked) <= 4 * young + 200

@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, cast
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from cti.bus import InProcessBus, Message
 from cti.web.metrics import WebMetrics
@@ -39,8 +39,9 @@ class Ws:
         self.drained: asyncio.Future[None] | None = None
         self.closed = False
 
-    async def send_str(self, frame: str) -> None:
-        self.frames.append(json.loads(frame))
+    async def send_frame(self, frame: bytes, opcode: WSMsgType) -> None:
+        assert opcode is WSMsgType.TEXT
+        self.frames.append(json.loads(frame.decode()))
         if self.paused:
             self.drained = asyncio.get_running_loop().create_future()
             await self.drained
