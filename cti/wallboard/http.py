@@ -31,7 +31,8 @@ from cti.wallboard.sessions import (
     SupervisorStore,
 )
 from cti.web.errors import APIError, InvalidCredentials, InvalidToken, ServiceUnavailable
-from cti.web.keys import ACCOUNTS, DUTY, ENGINE, LIMITS, LOGIN_GUARD, SETTINGS
+from cti.web.keys import ACCOUNTS, DUTY, ENGINE, LIMITS, LOGIN_GUARD, SESSIONS, SETTINGS
+from cti.web.redis_sessions import RedisSessionStore
 from cti.web.requests import json_object, text_field
 from cti.web.sockets import CLOSE_SESSION_ENDED
 from cti.web.throttle import authenticate
@@ -69,8 +70,13 @@ async def wallboard_context(app: web.Application) -> AsyncIterator[None]:
     if not redis_url:
         yield
         return
-    # Every node reads every supervisor's token, as agents' sessions are shared.
-    store = RedisSupervisorSessions.from_url(redis_url, prefix=app[SETTINGS].redis_prefix)
+    # Every node reads every supervisor's token, as agents' sessions are shared, and the
+    # node's keeper writes back the tokens it holds with its sessions when Redis lost them.
+    sessions = app[SESSIONS]
+    keeper = sessions.keeper if isinstance(sessions, RedisSessionStore) else None
+    store = RedisSupervisorSessions.from_url(
+        redis_url, prefix=app[SETTINGS].redis_prefix, keeper=keeper
+    )
     app[SUPERVISORS] = store
     try:
         yield

@@ -58,6 +58,19 @@ class Node:
         answer: dict[str, Any] = await resp.json()
         return answer
 
+    async def supervisor_login(self, supervisor: str) -> str:
+        """POST /api/supervisor/login; the token (asserts 200)."""
+        body = {"agent": supervisor, "password": PASSWORD}
+        resp = await self.client.post("/api/supervisor/login", json=body)
+        assert resp.status == 200, await resp.text()
+        token: str = (await resp.json())["token"]
+        return token
+
+    async def wallboard_status(self, token: str) -> int:
+        """The status of GET /api/wallboard with a supervisor's `token` (200, 401, 503)."""
+        resp = await self.client.get("/api/wallboard", headers={"Authorization": f"Bearer {token}"})
+        return resp.status
+
     async def ticket_status(self, token: str) -> int:
         """The status of POST /api/agent/ticket with `token` (200, 401, 503)."""
         resp = await self.client.post(
@@ -75,7 +88,7 @@ async def redis_node(
     bus = RedisBus.from_url(url, prefix=prefix)
     seats, sessions = await open_seats_and_sessions(settings, session_recheck_s=session_recheck_s)
     assert isinstance(seats, RedisSeatDirectory) and isinstance(sessions, RedisSessionStore)
-    supervisors = RedisSupervisorSessions.from_url(url, prefix)
+    supervisors = RedisSupervisorSessions.from_url(url, prefix, keeper=sessions.keeper)
     limits = SocketLimits(session_check_s=0.2, app_heartbeat_s=0.5)
     app = create_app(
         settings, WebServices(accounts(), bus, RecordedWrapups(), seats, sessions), limits=limits

@@ -54,6 +54,7 @@ async def test_redis_down_keeps_a_connected_agent_served_and_the_page_told(
         token = login["token"]
         page = Page(node, token, login["last_seq"])
         page.start()
+        wall = await node.supervisor_login("s01")  # a wall screen on the same node
         await node.bus.publish("a07", pop("before"))
         await eventually(lambda: page.pops == ["before"], what="the pop before")
 
@@ -61,6 +62,8 @@ async def test_redis_down_keeps_a_connected_agent_served_and_the_page_told(
         await eventually(lambda: page.degraded == [True], within_s=15, what="degraded on")
         # The session is validated from the node's cache (it asks Redis every 0.1 s here).
         assert await node.ticket_status(token) == 200
+        assert await node.wallboard_status(wall) == 200  # the supervisor's token too
+        assert await node.wallboard_status("never-issued-" + "x" * 30) == 503
         with pytest.raises((RedisError, OSError)):
             await node.bus.publish("a07", pop("during"))
         await eventually(lambda: page.degraded_pops == ["during"], what="the degraded pop")
@@ -79,6 +82,8 @@ async def test_redis_down_keeps_a_connected_agent_served_and_the_page_told(
         assert await _seat_map(private_redis.url, "t:") == {"seat07": "a07"}
         assert await node.ticket_status(token) == 200  # no new login needed
         assert await node.ticket_status("never-issued-" + "x" * 30) == 401
+        assert await node.wallboard_status(wall) == 200  # nor for the wall screen
+        assert await node.wallboard_status("never-issued-" + "x" * 30) == 401
         for n in range(3):
             await node.bus.publish("a07", pop(f"after-{n}"))
         await eventually(
