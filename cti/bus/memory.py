@@ -59,8 +59,9 @@ class InProcessBus:
         self, agent_id: str, message: Message, *, once: str | None = None
     ) -> asyncio.Future[int]:
         """`publish` without waiting: done at once; the future holds the seq (0: a repeat)."""
+        seq = self.publish_nowait(agent_id, message, once=once)  # an idle socket writes it now
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        future.set_result(self.publish_nowait(agent_id, message, once=once))
+        future.set_result(seq)
         return future
 
     def publish_nowait(self, agent_id: str, message: Message, *, once: str | None = None) -> int:
