@@ -9,8 +9,11 @@ system-wide on Linux, so timestamps compare across them):
   `POST /api/login` at a seat and holding a real WebSocket on `/ws/agent`, noting the moment
   each pop frame arrives;
 - the server (`serve`): the CTI stack as production wires it — the AMI stream read and parsed,
-  `StateService` (tracker, real Locator over the archive sample in SQLite, call log), the bus,
-  and the web app from `cti.web.create_app` on a real port. Its RSS is read from /proc.
+  `StateService` (tracker, real Locator in SQLite, call log, the privacy audit of each card
+  shown), the bus, and the web app from `cti.web.create_app` on a real port. Its RSS is read
+  from /proc. The Locator holds 10,000 residents and every caller of the recording is one
+  of them (`--callers registered`, the hotline's case: each pop carries a card with next of
+  kin), or only the archive's 8-row sample, which has none of them (`--callers unknown`).
 
 Floors, measured in the same run with the same peer and bytes: a bare reader in the server
 process that only parses, and per AgentCalled (1) notes the moment it was parsed ("parse
@@ -48,6 +51,8 @@ from cti.ami import AMIParser, Event, encode_greeting, server_bytes, shared_dir
 
 DEFAULT_TRACE = shared_dir() / "asterisk-traces/08-burst-60-calls.ami"
 DEFAULT_REGISTRY = shared_dir() / "registry/sample-residents.csv"
+# `--callers registered`: the hotline's registry size, the trace's callers among them.
+REGISTERED_RESIDENTS = 10_000
 PASSWORD = "bench-only"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -76,6 +81,53 @@ def burst_messages(trace: Path) -> list[tuple[bytes, str | None]]:
                 called = message.get("Uniqueid")
         out.append((raw, called))
     return out
+
+
+def trace_callers(trace: Path) -> list[str]:
+    """The caller numbers of the recording's queue calls (QueueCallerJoin), in order."""
+    parser = AMIParser(expect_greeting=False)
+    data = server_bytes(trace.read_bytes())
+    parser.feed(data[data.index(b"\n") + 1 :])
+    numbers: dict[str, None] = {}
+    for message in parser.messages():
+        if isinstance(message, Event) and message.name == "QueueCallerJoin":
+            number = message.get("CallerIDNum")
+            if number and number.lstrip("+").isdigit():
+                numbers[number] = None
+    return list(numbers)
+
+
+def bench_residents(callers: str, trace: Path) -> list[Any]:
+    """The residents the bench server knows.
+
+    `registered` (the default): 10,000 generated residents, as many as the hotline's registry,
+    and each caller of the trace is the mobile or landline of one of them (with one or two
+    next of kin).
+    Every pop then carries a resident card, as for the hotline's callers.
+    `unknown`: the archive's 8-row sample, which has none of the trace's callers, so every pop
+    says "unknown". That was the bench's only case before 2026-11-30's fourth pass.
+    """
+    from dataclasses import replace
+
+    from cti.settings import LocatorSettings
+    from locator import parse_file
+    from locator.callerid import to_e164
+    from locator.generate import generate_residents
+
+    settings = LocatorSettings()
+    if callers == "unknown":
+        return list(parse_file(DEFAULT_REGISTRY, settings).records)
+    records = list(generate_residents(REGISTERED_RESIDENTS, seed=15))
+    with_kin = (n for n, r in enumerate(records) if r.next_of_kin)
+    for number in trace_callers(trace):
+        e164 = to_e164(number, settings.region, settings.home_area_code)
+        if e164 is not None:
+            n = next(with_kin)
+            if e164.startswith(("+861", "+8210")):  # a Chinese or Korean mobile
+                records[n] = replace(records[n], mobiles=(e164,))
+            else:
+                records[n] = replace(records[n], landlines=(e164,))
+    return records
 
 
 class Peer:
@@ -211,8 +263,12 @@ async def serve(
     profile: Path | None = None,
     breakdown: bool = False,
     node: tuple[int, str] | None = None,
+    callers: str = "registered",
+    trace: Path = DEFAULT_TRACE,
 ) -> None:
     """The server process: prints `http <port>` then runs until stdin closes.
+
+    `callers`, `trace`: which residents it knows (`bench_residents`).
 
     `node` = (index, Redis key prefix): one node of a cluster on the Redis bus — the seat
     map shared through Redis (every node's tracker knows who sits where, so every node
@@ -227,7 +283,7 @@ async def serve(
     from cti.state import CallLog, CallTracker, StateService
     from cti.tasks import settle_heap
     from cti.web import WebServices, create_app
-    from locator import Locator, parse_file, save_residents
+    from locator import Locator, save_residents
     from seats import RedisSeatDirectory, SeatDirectory
 
     loop = asyncio.get_running_loop()
@@ -244,7 +300,7 @@ async def serve(
     tmp = tempfile.TemporaryDirectory()
     engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}")
     await upgrade(engine)
-    await save_residents(engine, parse_file(DEFAULT_REGISTRY, LocatorSettings()).records)
+    await save_residents(engine, bench_residents(callers, trace))
     locator = await Locator.open(engine, LocatorSettings())
     prefix = node[1] if node is not None else f"bench:{os.getpid()}:"
     bus: Bus = (
@@ -410,8 +466,11 @@ async def _spawn(
     bus_kind: str,
     breakdown: bool,
     node: tuple[int, str] | None = None,
+    callers: str = "registered",
+    trace: Path = DEFAULT_TRACE,
 ) -> asyncio.subprocess.Process:
     args = ["-m", "cti.state.bench", "serve", "--peer-port", str(peer_port), "--bus", bus_kind]
+    args += ["--callers", callers, "--trace", str(trace)]
     if node is not None:
         args += ["--node-index", str(node[0]), "--prefix", node[1]]
     if baseline:
@@ -519,13 +578,14 @@ async def run_once(
     baseline: bool,
     rate: float | None,
     breakdown: bool = False,
+    callers: str = "registered",
 ) -> Result:
     """One measured replay with `agents` connected (or the bare-reader baseline)."""
     peer = Peer(burst_messages(trace), rate)
     expected = sum(1 for _, called in peer.messages if called)
     server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     peer_port = server.sockets[0].getsockname()[1]
-    proc = await _spawn(peer_port, baseline, bus_kind, breakdown)
+    proc = await _spawn(peer_port, baseline, bus_kind, breakdown, callers=callers, trace=trace)
     received: dict[str, int] = {}
     parsed: dict[str, int] = {}
     stamps: dict[str, dict[str, int]] = {}
@@ -615,7 +675,9 @@ class NodesResult:
     frames: int  # pop frames received (one per AgentCalled when nothing is duplicated)
 
 
-async def run_nodes(agents: int, nodes: int, trace: Path, rate: float | None) -> NodesResult:
+async def run_nodes(
+    agents: int, nodes: int, trace: Path, rate: float | None, callers: str = "registered"
+) -> NodesResult:
     """One replay read by `nodes` CTI nodes (Redis bus, Redis seat map, one key prefix), the
     agents split across them (agent n on node (n - 1) % nodes)."""
     peer = Peer(burst_messages(trace), rate, readers=nodes)
@@ -623,7 +685,10 @@ async def run_nodes(agents: int, nodes: int, trace: Path, rate: float | None) ->
     server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     peer_port = server.sockets[0].getsockname()[1]
     prefix = f"bench:{os.getpid()}:{time.monotonic_ns()}:"
-    procs = [await _spawn(peer_port, False, "redis", False, node=(i, prefix)) for i in range(nodes)]
+    procs = [
+        await _spawn(peer_port, False, "redis", False, (i, prefix), callers, trace)
+        for i in range(nodes)
+    ]
     received: dict[str, int] = {}
     frames: list[str] = []
     agent_of: dict[str, int] = {}  # call id -> node of the agent that got its pop
@@ -739,7 +804,9 @@ async def pooled(
 ) -> Result:
     """`repeat` runs with their latencies pooled (the machine is shared: one run is noisy)."""
     runs = [
-        await run_once(agents, args.trace, args.bus[0], baseline, rate, args.breakdown)
+        await run_once(
+            agents, args.trace, args.bus[0], baseline, rate, args.breakdown, args.callers
+        )
         for _ in range(repeat)
     ]
     return pool(runs)
@@ -753,7 +820,10 @@ async def pooled_buses(
     runs: dict[str, list[Result]] = {kind: [] for kind in args.bus}
     for _ in range(repeat):
         for kind in args.bus:
-            runs[kind].append(await run_once(agents, args.trace, kind, False, rate, args.breakdown))
+            run = await run_once(
+                agents, args.trace, kind, False, rate, args.breakdown, args.callers
+            )
+            runs[kind].append(run)
     return {kind: pool(results) for kind, results in runs.items()}
 
 
@@ -779,11 +849,14 @@ async def amain_nodes(args: argparse.Namespace) -> int:
     rate = None if args.pace == "burst" else args.rate
     print(
         f"load average at start: {os.getloadavg()[0]:.1f}; {args.repeat} run(s) pooled each; "
-        f"{args.nodes} nodes on Redis, agents split across them"
+        f"{args.nodes} nodes on Redis, agents split across them; callers: {args.callers}"
     )
     failed = False
     for agents in args.agents:
-        runs = [await run_nodes(agents, args.nodes, args.trace, rate) for _ in range(args.repeat)]
+        runs = [
+            await run_nodes(agents, args.nodes, args.trace, rate, args.callers)
+            for _ in range(args.repeat)
+        ]
         every = Result(
             [x for r in runs for x in r.all.latencies_ms],
             sum(r.all.pops for r in runs),
@@ -807,6 +880,12 @@ async def amain_nodes(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+_CALLERS = {
+    "registered": f"registered (each one of {REGISTERED_RESIDENTS:,} residents: pops carry a card)",
+    "unknown": "unknown (the 8-row sample: pops say unknown)",
+}
+
+
 async def amain(args: argparse.Namespace) -> int:
     if args.nodes > 1:
         return await amain_nodes(args)
@@ -817,6 +896,7 @@ async def amain(args: argparse.Namespace) -> int:
     if args.pace in ("paced", "both"):
         paces.append(("paced", args.rate))
     print(f"load average at start: {os.getloadavg()[0]:.1f}; {args.repeat} run(s) pooled each")
+    print(f"callers: {_CALLERS[args.callers]}")
     for pace, rate in paces:
         print(f"-- {pace}" + (f" ({rate:.0f} messages/s)" if rate else " (as fast as possible)"))
         base = await pooled(args.repeat, 0, args, True, rate)
@@ -853,6 +933,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--breakdown", action="store_true")
     srv.add_argument("--node-index", type=int, default=None)
     srv.add_argument("--prefix", default=None)
+    srv.add_argument("--callers", choices=["registered", "unknown"], default="registered")
+    srv.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
     parser.add_argument("--agents", type=int, nargs="+", default=[52, 1000])
     parser.add_argument(
         "--bus",
@@ -862,6 +944,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="one or both: with both, the runs take turns and share the floors",
     )
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
+    parser.add_argument(
+        "--callers",
+        choices=["registered", "unknown"],
+        default="registered",
+        help="registered: each caller is one of 10,000 residents, every pop carries a card "
+        "(the hotline's case); unknown: the 8-row sample, every pop says unknown",
+    )
     # The recording: 60 calls originated in 3 s, 7,000 server messages (with the list
     # replies) in about 3.6 s on the real Asterisk: ~2,000 messages/s.
     parser.add_argument("--rate", type=float, default=2000.0, help="paced replay, messages/s")
@@ -889,6 +978,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.profile,
                 args.breakdown,
                 (args.node_index, args.prefix) if args.node_index is not None else None,
+                args.callers,
+                args.trace,
             )
         )
         return 0
