@@ -180,7 +180,13 @@ class Locator:
         self, resident_ids: Iterable[str], viewer: str, call_id: str | None
     ) -> None:
         """Write the privacy audit: `viewer` was shown these residents, on `call_id`."""
-        await _record(self._engine, list(resident_ids), viewer, call_id, "card")
+        await self.record_views([(resident_ids, viewer, call_id)])
+
+    async def record_views(self, views: Sequence[tuple[Iterable[str], str, str | None]]) -> None:
+        """`record_view` for several (resident ids, viewer, call id), in one transaction."""
+        await _record(
+            self._engine, [(rid, viewer, call_id) for ids, viewer, call_id in views for rid in ids]
+        )
 
     async def health_notes(self, resident_id: str, viewer: str, call_id: str | None) -> str | None:
         """A resident's health notes (sensitive): read from the database and audited.
@@ -193,7 +199,7 @@ class Locator:
             )
         if notes is None:
             return None
-        await _record(self._engine, [resident_id], viewer, call_id, "health_notes")
+        await _record(self._engine, [(resident_id, viewer, call_id)], "health_notes")
         return str(notes)
 
     async def close(self) -> None:
@@ -220,9 +226,10 @@ def _warm_numbering_plans(index: Index, settings: LocatorSettings) -> None:
 
 
 async def _record(
-    engine: AsyncEngine, ids: Sequence[str], viewer: str, call_id: str | None, what: str
+    engine: AsyncEngine, views: Sequence[tuple[str, str, str | None]], what: str = "card"
 ) -> None:
-    if not ids:
+    """One audit row per (resident id, viewer, call id), all at this moment."""
+    if not views:
         return
     now = datetime.now(UTC)
     async with engine.begin() as conn:
@@ -236,7 +243,7 @@ async def _record(
                     "what": what,
                     "viewed_at": now,
                 }
-                for rid in ids
+                for rid, viewer, call_id in views
             ],
         )
 

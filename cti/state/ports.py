@@ -69,6 +69,8 @@ class CallerLocator(Protocol):
 
     async def record_view(self, resident_ids: Sequence[str], viewer: str, call_id: str) -> None: ...
 
+    async def record_views(self, views: Sequence[tuple[Sequence[str], str, str]]) -> None: ...
+
 
 class IvrLearntLike(Protocol):
     """What the IVR set on a call (`ivr.Learnt`): the language chosen and how."""

@@ -44,6 +44,11 @@ MAX_PENDING_WRITES: Final = 10_000
 TICK_S: Final = 0.5
 _RETRIES: Final = 3
 REPLAY_INTERVAL_S: Final = 5.0
+# The privacy audit of the cards a pop showed is written this long after the pop, with every
+# other card shown meanwhile, in one transaction: not one transaction (and a thread of the
+# SQLite driver, or a round trip to PostgreSQL) right behind each pop, while the agent's page
+# is still taking the frame.
+AUDIT_LINGER_S: Final = 0.25
 
 
 class ResyncLike(Protocol):
@@ -80,6 +85,18 @@ class _LogCall:
     resident_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Audit:
+    """A pop's cards were shown: the privacy audit to write (batched with the others)."""
+
+    resident_ids: tuple[str, ...]
+    viewer: str
+    call_id: str
+
+
+Write = Job | _LogCall | _Audit
+
+
 class StateService:
     """Feeds AMI events to the tracker and carries out what it returns."""
 
@@ -95,6 +112,7 @@ class StateService:
         clock: Callable[[], float] = time.time,
         ivr: IvrMemory | None = None,
         acting: Callable[[], bool] = lambda: True,
+        audit_linger_s: float = AUDIT_LINGER_S,
     ) -> None:
         self.tracker = tracker
         # Several nodes: each sees every event; what happened to a call goes out once per key
@@ -109,12 +127,13 @@ class StateService:
             # killed server never wrote; it goes to the spool, whose replay writes it.
             self._writer.recover()
         self._replay_interval_s = replay_interval_s
+        self._audit_linger_s = audit_linger_s
         self._clock = clock
         self._ivr = ivr
         # Events, resyncs and ticks carry out their messages one at a time, in order.
         self._in_order = asyncio.Lock()
         self._contexts: dict[str, _CallContext] = {}
-        self._jobs: asyncio.Queue[Job | _LogCall] = asyncio.Queue(MAX_PENDING_WRITES)
+        self._jobs: asyncio.Queue[Write] = asyncio.Queue(MAX_PENDING_WRITES)
         self._finished_hooks: list[FinishedHook] = []
         # The newest message handed to the bus: the bus answers in order, so once this one
         # is answered every earlier one is (see `settled`).
@@ -253,11 +272,10 @@ class StateService:
             due.queue,
             len(context.resident_ids),
         )
-        locator = self._locator
-        if locator is not None and context.resident_ids and due.agent_id not in context.viewed_by:
+        shown = self._locator is not None and context.resident_ids
+        if shown and due.agent_id not in context.viewed_by:
             context.viewed_by.add(due.agent_id)
-            ids, agent, call_id = context.resident_ids, due.agent_id, due.call_id
-            self._enqueue_soon(lambda: locator.record_view(ids, agent, call_id))
+            self._enqueue_soon(_Audit(context.resident_ids, due.agent_id, due.call_id))
 
     async def _finished(self, item: CallFinished) -> None:
         record = item.record
@@ -292,12 +310,12 @@ class StateService:
                 self._writer.note([(record, ids)])
             await self._enqueue(_LogCall(record, ids))
 
-    async def _enqueue(self, job: Job | _LogCall) -> None:
+    async def _enqueue(self, job: Write) -> None:
         # Waiting here (back-pressure) only happens with 10,000 writes pending: better a
         # late pop than a lost call-log row.
         await self._jobs.put(job)
 
-    def _enqueue_soon(self, job: Job) -> None:
+    def _enqueue_soon(self, job: Write) -> None:
         # From a bus answer, which cannot wait: a full queue (10,000 writes pending) gets
         # the job from a task of its own, kept until it is in.
         try:
@@ -326,9 +344,11 @@ class StateService:
         try:
             while True:
                 batch = [await self._jobs.get()]
-                while not self._jobs.empty():
-                    batch.append(self._jobs.get_nowait())
                 try:
+                    if isinstance(batch[0], _Audit):
+                        await asyncio.sleep(self._audit_linger_s)  # see AUDIT_LINGER_S
+                    while not self._jobs.empty():
+                        batch.append(self._jobs.get_nowait())
                     await self._write_batch(batch)
                 finally:
                     for _ in batch:
@@ -339,12 +359,16 @@ class StateService:
             self._keep_unwritten()
             raise
 
-    async def _write_batch(self, batch: list[Job | _LogCall]) -> None:
+    async def _write_batch(self, batch: list[Write]) -> None:
         calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
         if calls and self._writer is not None:
             await self._writer.write(calls)
+        views = [(j.resident_ids, j.viewer, j.call_id) for j in batch if isinstance(j, _Audit)]
+        locator = self._locator
+        if views and locator is not None:
+            await self._attempt(lambda: locator.record_views(views))
         for job in batch:
-            if not isinstance(job, _LogCall):
+            if not isinstance(job, _LogCall | _Audit):
                 await self._attempt(job)
 
     def _keep_unwritten(self) -> None:
