@@ -13,6 +13,7 @@ normal stop drains the queue (`drain()`) and keeps what is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -128,6 +129,8 @@ class StateService:
             self._writer.recover()
         self._replay_interval_s = replay_interval_s
         self._audit_linger_s = audit_linger_s
+        self._hurry = asyncio.Event()  # set while someone waits in `flush`: no linger then
+        self._hurrying = 0
         self._clock = clock
         self._ivr = ivr
         # Events, resyncs and ticks carry out their messages one at a time, in order.
@@ -346,7 +349,7 @@ class StateService:
                 batch = [await self._jobs.get()]
                 try:
                     if isinstance(batch[0], _Audit):
-                        await asyncio.sleep(self._audit_linger_s)  # see AUDIT_LINGER_S
+                        await self._linger()
                     while not self._jobs.empty():
                         batch.append(self._jobs.get_nowait())
                     await self._write_batch(batch)
@@ -358,6 +361,12 @@ class StateService:
         except asyncio.CancelledError:
             self._keep_unwritten()
             raise
+
+    async def _linger(self) -> None:
+        # See AUDIT_LINGER_S; cut short by a `flush` (a wrap-up waiting for its call's row).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._audit_linger_s):
+                await self._hurry.wait()
 
     async def _write_batch(self, batch: list[Write]) -> None:
         calls = [(j.record, j.resident_ids) for j in batch if isinstance(j, _LogCall)]
@@ -425,7 +434,14 @@ class StateService:
         """Wait until the bus answered every message (`settled`) and every queued write is
         done (needs `run()` running)."""
         await self.settled()
-        await self._jobs.join()
+        self._hurrying += 1
+        self._hurry.set()
+        try:
+            await self._jobs.join()
+        finally:
+            self._hurrying -= 1
+            if not self._hurrying:
+                self._hurry.clear()
 
     async def save_wrapup(self, call_id: str, agent: str, outcome: str, note: str) -> None:
         """Save the agent's wrap-up (outcome + note) on their finished call.
