@@ -23,3 +23,16 @@ def shared_client(
         url, max_connections=max_connections, timeout=wait_s, **kwargs
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+# What a command raises when Redis is away (refused, reset, timed out): the store is down.
+STORE_DOWN = (aioredis.RedisError, OSError)
+
+
+async def get_resent(client: aioredis.Redis, key: str) -> Any:
+    """GET `key`; a pooled connection that a Redis restart cut fails once, so the GET is sent
+    once more on a fresh one (a GET is safe to send again)."""
+    try:
+        return await client.get(key)
+    except aioredis.ConnectionError:
+        return await client.get(key)

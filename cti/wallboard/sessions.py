@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from cti.redis_pool import shared_client
+from cti.redis_pool import STORE_DOWN, get_resent, shared_client
 from cti.web.redis_keeper import RedisKeeper
 
 log = logging.getLogger(__name__)
@@ -142,15 +142,15 @@ class RedisSupervisorSessions:
         key = self._key(token)
         held = self._held.get(key)
         try:
-            raw = await self._get(key)
-        except _STORE_DOWN:
+            raw = await get_resent(self._redis, key)
+        except STORE_DOWN:
             if held is None or held.expires_at <= self._clock():
                 raise
             return held  # degraded: Redis is away, this node vouches for the token
         if raw is None and held is not None and self._keeper is not None:
             # Redis may have lost its data: the keeper checks, and writes back what we hold.
             await self._keeper.check()
-            raw = await self._get(key)
+            raw = await get_resent(self._redis, key)
         if raw is None:
             self._held.pop(key, None)
             return None
@@ -161,15 +161,6 @@ class RedisSupervisorSessions:
             return None
         self._hold(key, session)
         return session
-
-    async def _get(self, key: str) -> bytes | str | None:
-        try:
-            raw: bytes | str | None = await self._redis.get(key)
-        except aioredis.ConnectionError:
-            # A pooled connection that Redis's restart cut fails once; the next one is made
-            # afresh. (A GET: safe to send again.)
-            raw = await self._redis.get(key)
-        return raw
 
     async def write_back(self) -> int:
         """Put the tokens this node holds back into Redis where missing (Redis lost its
@@ -186,9 +177,6 @@ class RedisSupervisorSessions:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._redis.aclose()
-
-
-_STORE_DOWN = (aioredis.RedisError, OSError)
 
 
 def _value(session: SupervisorSession) -> str:

@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cti import stop_task
-from cti.redis_pool import shared_client
+from cti.redis_pool import STORE_DOWN, get_resent, shared_client
 from cti.web.redis_keeper import RedisKeeper
 from cti.web.sessions import (
     AgentSession,
@@ -105,7 +105,6 @@ return 0
 
 _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
-_STORE_DOWN = (aioredis.RedisError, OSError)
 
 
 def _session(token: str, key: str, fields: dict[str, Any]) -> AgentSession:
@@ -224,13 +223,8 @@ class RedisSessionStore:
             if now - checked_at < self._recheck_s:
                 return session
         try:
-            try:
-                raw = await self._redis.get(f"{self._prefix}session:{key}")
-            except aioredis.ConnectionError:
-                # A pooled connection that Redis's restart cut fails once; the next one is
-                # made afresh. (A GET: safe to send again.)
-                raw = await self._redis.get(f"{self._prefix}session:{key}")
-        except _STORE_DOWN:
+            raw = await get_resent(self._redis, f"{self._prefix}session:{key}")
+        except STORE_DOWN:
             if cached is None:
                 raise
             return cached[0]  # degraded: Redis is away, this node vouches for its session
